@@ -1,0 +1,201 @@
+// 一机一档 (one device, one record): validation, and CSV (Chinese headers) / JSON exchange.
+import { CAMERA_TYPE_CODES, looksLikeGb28181, parseGb28181Id } from './gb28181.js';
+import { parseCsv, toCsv } from './csv.js';
+import { SITE_TYPES, type DeviceRecord } from '../schema/types.js';
+
+export const DEVICE_KINDS = ['sensor', 'camera', 'station'] as const;
+export const LIFECYCLES = ['in_use', 'under_repair', 'removed'] as const;
+export const RUNTIME_STATUSES = ['online', 'degraded', 'offline', 'fault', 'unknown'] as const;
+export const CAMERA_TYPES = ['dome', 'half_dome', 'fixed_bullet', 'ptz_bullet', 'checkpoint_bullet', 'unknown'] as const;
+export const FILL_LIGHTS = ['none', 'infrared', 'white_light', 'other'] as const;
+export const DIRECTIONS = ['E', 'W', 'S', 'N', 'SE', 'NE', 'SW', 'NW', 'omni'] as const;
+/** Bureaus a device can be shared with (共享范围). Deployments may add more: any lower-case identifier is accepted. */
+export const KNOWN_BUREAUS = ['water', 'environment', 'fire', 'emergency', 'public_security', 'urban_management', 'transport'] as const;
+
+// Chinese labels used in CSV export/import (the codes of the public-security template where one exists).
+const ZH = {
+  kind: { sensor: '传感器', camera: '摄像机', station: '监测站' },
+  lifecycle: { in_use: '在用', under_repair: '维修', removed: '拆除' },
+  runtime: { online: '在线', degraded: '异常', offline: '离线', fault: '故障', unknown: '未知' },
+  cameraType: { dome: '球机', half_dome: '半球', fixed_bullet: '固定枪机', ptz_bullet: '遥控枪机', checkpoint_bullet: '卡口枪机', unknown: '未知' },
+  fillLight: { none: '无补光', infrared: '红外', white_light: '白光', other: '其他' },
+  direction: { E: '东', W: '西', S: '南', N: '北', SE: '东南', NE: '东北', SW: '西南', NW: '西北', omni: '全向' },
+  siteType: { village: '村', street: '街道', water_station: '水务站', other: '其他' },
+  bureau: {
+    water: '水务', environment: '环保', fire: '消防', emergency: '应急', public_security: '公安',
+    urban_management: '城管', transport: '交通',
+  },
+} as const;
+
+export interface RecordIssue {
+  path: string;
+  message: string;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function oneOf(v: string | undefined, allowed: readonly string[], path: string, out: RecordIssue[]): void {
+  if (v !== undefined && v !== '' && !allowed.includes(v)) out.push({ path, message: `"${v}" is not one of ${allowed.join(', ')}` });
+}
+
+/** Validates a record's fields. GB/T 28181-looking ids are checked structurally; other ids must be site-scoped tokens. */
+export function validateRecord(r: DeviceRecord): RecordIssue[] {
+  const out: RecordIssue[] = [];
+  if (!r.id) out.push({ path: 'id', message: 'is required' });
+  else if (looksLikeGb28181(r.id)) {
+    const g = parseGb28181Id(r.id);
+    if (!g.ok) out.push({ path: 'id', message: g.error });
+    else if (r.kind === 'camera' && !CAMERA_TYPE_CODES.has(g.value.typeCode)) {
+      out.push({ path: 'id', message: `type code ${g.value.typeCode} (${g.value.typeName}) is not a camera (131/132)` });
+    }
+  } else if (!ID_RE.test(r.id)) {
+    out.push({ path: 'id', message: `"${r.id}" must be a GB/T 28181 code or 1-64 letters, digits, _ . : -` });
+  }
+  oneOf(r.kind, DEVICE_KINDS, 'kind', out);
+  oneOf(r.lifecycle, LIFECYCLES, 'lifecycle', out);
+  oneOf(r.runtimeStatus, RUNTIME_STATUSES, 'runtimeStatus', out);
+  if (r.site?.type !== undefined) oneOf(r.site.type, SITE_TYPES, 'site.type', out);
+  const loc = r.location;
+  if (loc?.longitude !== undefined && (loc.longitude < -180 || loc.longitude > 180)) {
+    out.push({ path: 'location.longitude', message: `${loc.longitude} is outside -180..180` });
+  }
+  if (loc?.latitude !== undefined && (loc.latitude < -90 || loc.latitude > 90)) {
+    out.push({ path: 'location.latitude', message: `${loc.latitude} is outside -90..90` });
+  }
+  if (loc?.divisionCode && !/^\d{6}(\d{3}|\d{6})?$/.test(loc.divisionCode)) {
+    out.push({ path: 'location.divisionCode', message: `"${loc.divisionCode}" must be 6, 9 or 12 digits` });
+  }
+  if (r.installedDate && (!DATE_RE.test(r.installedDate) || Number.isNaN(Date.parse(r.installedDate)))) {
+    out.push({ path: 'installedDate', message: `"${r.installedDate}" must be a date YYYY-MM-DD` });
+  }
+  for (const [i, b] of (r.sharingScope ?? []).entries()) {
+    if (!/^[a-z][a-z0-9_]*$/.test(b)) out.push({ path: `sharingScope[${i}]`, message: `"${b}" must be a lower-case bureau name such as water` });
+  }
+  if (r.camera) {
+    oneOf(r.camera.cameraType, CAMERA_TYPES, 'camera.cameraType', out);
+    oneOf(r.camera.fillLight, FILL_LIGHTS, 'camera.fillLight', out);
+    oneOf(r.camera.direction, DIRECTIONS, 'camera.direction', out);
+    if (r.camera.recordRetentionDays !== undefined && !(r.camera.recordRetentionDays >= 0)) {
+      out.push({ path: 'camera.recordRetentionDays', message: 'must be a non-negative number of days' });
+    }
+  }
+  return out;
+}
+
+interface Column {
+  zh: string;
+  get: (r: DeviceRecord) => unknown;
+  set?: (r: DeviceRecord, v: string) => void;
+}
+
+const reverse = <T extends Record<string, string>>(m: T) => new Map(Object.entries(m).map(([k, v]) => [v, k]));
+const label = (m: Record<string, string>, v: string | undefined) => (v === undefined ? '' : (m[v] ?? v));
+const unlabel = (m: Record<string, string>) => {
+  const rev = reverse(m);
+  return (v: string) => rev.get(v) ?? v;
+};
+const site = (r: DeviceRecord) => (r.site ??= { id: '' });
+const loc = (r: DeviceRecord) => (r.location ??= {});
+const cam = (r: DeviceRecord) => (r.camera ??= {});
+const numOrUndef = (v: string) => (v === '' ? undefined : Number(v));
+const fromDate = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : '');
+
+/** CSV columns, in the order bureaus' spreadsheets use. */
+export const RECORD_COLUMNS: Column[] = [
+  { zh: '设备编码', get: (r) => r.id, set: (r, v) => (r.id = v) },
+  { zh: '设备名称', get: (r) => r.name, set: (r, v) => (r.name = v) },
+  { zh: '设备类型', get: (r) => label(ZH.kind, r.kind), set: (r, v) => (r.kind = unlabel(ZH.kind)(v)) },
+  { zh: '设备模板', get: (r) => r.profileId, set: (r, v) => (r.profileId = v) },
+  { zh: '设备厂商', get: (r) => r.manufacturer, set: (r, v) => (r.manufacturer = v) },
+  { zh: '设备型号', get: (r) => r.model, set: (r, v) => (r.model = v) },
+  { zh: '序列号', get: (r) => r.serialNumber, set: (r, v) => (r.serialNumber = v) },
+  { zh: '固件版本', get: (r) => r.firmware, set: (r, v) => (r.firmware = v) },
+  { zh: '接入地址', get: (r) => r.address, set: (r, v) => (r.address = v) },
+  { zh: '经度', get: (r) => r.location?.longitude, set: (r, v) => (loc(r).longitude = numOrUndef(v)) },
+  { zh: '纬度', get: (r) => r.location?.latitude, set: (r, v) => (loc(r).latitude = numOrUndef(v)) },
+  { zh: '安装地址', get: (r) => r.location?.address, set: (r, v) => (loc(r).address = v) },
+  { zh: '行政区域', get: (r) => r.location?.divisionCode, set: (r, v) => (loc(r).divisionCode = v) },
+  { zh: '站点编码', get: (r) => r.site?.id, set: (r, v) => (site(r).id = v) },
+  { zh: '站点名称', get: (r) => r.site?.name, set: (r, v) => (site(r).name = v) },
+  { zh: '站点类型', get: (r) => label(ZH.siteType, r.site?.type), set: (r, v) => (site(r).type = unlabel(ZH.siteType)(v)) },
+  { zh: '应用场景', get: (r) => r.scenario, set: (r, v) => (r.scenario = v) },
+  { zh: '行业属性', get: (r) => r.industry, set: (r, v) => (r.industry = v) },
+  {
+    zh: '共享范围',
+    get: (r) => (r.sharingScope ?? []).map((b) => label(ZH.bureau, b)).join('/'),
+    set: (r, v) => (r.sharingScope = v.split(/[/、,;]/).map((s) => unlabel(ZH.bureau)(s.trim())).filter(Boolean)),
+  },
+  { zh: '安装时间', get: (r) => r.installedDate, set: (r, v) => (r.installedDate = v) },
+  { zh: '管理单位', get: (r) => r.maintainer, set: (r, v) => (r.maintainer = v) },
+  { zh: '管理单位联系方式', get: (r) => r.maintainerContact, set: (r, v) => (r.maintainerContact = v) },
+  { zh: '设备状态', get: (r) => label(ZH.lifecycle, r.lifecycle), set: (r, v) => (r.lifecycle = unlabel(ZH.lifecycle)(v)) },
+  { zh: '运行状态', get: (r) => label(ZH.runtime, r.runtimeStatus) },
+  { zh: '最后在线时间', get: (r) => fromDate(r.lastSeen) },
+  { zh: '摄像机类型', get: (r) => label(ZH.cameraType, r.camera?.cameraType), set: (r, v) => (cam(r).cameraType = unlabel(ZH.cameraType)(v)) },
+  { zh: '补光属性', get: (r) => label(ZH.fillLight, r.camera?.fillLight), set: (r, v) => (cam(r).fillLight = unlabel(ZH.fillLight)(v)) },
+  { zh: '监视方位', get: (r) => label(ZH.direction, r.camera?.direction), set: (r, v) => (cam(r).direction = unlabel(ZH.direction)(v)) },
+  { zh: '摄像机编码格式', get: (r) => r.camera?.encoding, set: (r, v) => (cam(r).encoding = v) },
+  { zh: '图像分辨率', get: (r) => r.camera?.resolution, set: (r, v) => (cam(r).resolution = v) },
+  { zh: '视频流地址', get: (r) => (r.camera?.streamUris ?? []).join(' '), set: (r, v) => (cam(r).streamUris = v.split(/\s+/).filter(Boolean)) },
+  { zh: '抓图地址', get: (r) => r.camera?.snapshotUri, set: (r, v) => (cam(r).snapshotUri = v) },
+  { zh: '云台', get: (r) => (r.camera ? (r.camera.ptz ? '是' : '否') : ''), set: (r, v) => (cam(r).ptz = v === '是' || v === 'true') },
+  { zh: '录像保存天数', get: (r) => r.camera?.recordRetentionDays, set: (r, v) => (cam(r).recordRetentionDays = numOrUndef(v)) },
+];
+
+export function recordsToCsv(records: DeviceRecord[]): string {
+  return toCsv(
+    RECORD_COLUMNS.map((c) => c.zh),
+    records.map((r) => RECORD_COLUMNS.map((c) => c.get(r))),
+  );
+}
+
+export interface CsvImportResult {
+  records: DeviceRecord[];
+  errors: { row: number; message: string }[]; // row = 1-based line number in the file (header = 1)
+}
+
+/** Parses a CSV of records (Chinese headers, any column order, unknown columns ignored) with row-level errors. */
+export function recordsFromCsv(text: string): CsvImportResult {
+  const rows = parseCsv(text);
+  const result: CsvImportResult = { records: [], errors: [] };
+  if (!rows.length) {
+    result.errors.push({ row: 1, message: 'empty file: expected a header line' });
+    return result;
+  }
+  const header = rows[0]!.map((h) => h.trim());
+  const cols = header.map((h) => RECORD_COLUMNS.find((c) => c.zh === h && c.set));
+  if (!header.includes('设备编码')) {
+    result.errors.push({ row: 1, message: 'header has no 设备编码 (device id) column' });
+    return result;
+  }
+  const seen = new Set<string>();
+  rows.slice(1).forEach((cells, i) => {
+    const line = i + 2;
+    const r: DeviceRecord = { id: '' };
+    cells.forEach((cell, j) => {
+      const v = cell.trim();
+      if (v !== '') cols[j]?.set?.(r, v);
+    });
+    const issues = validateRecord(r);
+    for (const [path, v] of [
+      ['location.longitude', r.location?.longitude],
+      ['location.latitude', r.location?.latitude],
+      ['camera.recordRetentionDays', r.camera?.recordRetentionDays],
+    ] as const) {
+      if (v !== undefined && Number.isNaN(v)) issues.push({ path, message: 'is not a number' });
+    }
+    if (r.id && seen.has(r.id)) issues.push({ path: 'id', message: `duplicate device id ${r.id} in this file` });
+    if (issues.length) {
+      result.errors.push({ row: line, message: issues.map((x) => `${x.path}: ${x.message}`).join('; ') });
+      return;
+    }
+    seen.add(r.id);
+    result.records.push(r);
+  });
+  return result;
+}
+
+export function recordsToJson(records: DeviceRecord[]): string {
+  return JSON.stringify(records, null, 2);
+}

@@ -1,0 +1,92 @@
+// The one seam between the edge platform and a protocol (after EdgeX's ProtocolDriver).
+// Adapters turn device traffic into PointSamples keyed by the profile's point names and report device
+// health; they know nothing about normalization, buffering or the uplink.
+import type { DeviceProfile, PointDef } from '../core/profiles.js';
+import type { DeviceRecord } from '../schema/types.js';
+
+export type PointValue = number | boolean | string;
+
+export type SampleQuality = 'good' | 'uncertain' | 'bad';
+
+/** One decoded value of one profile point (before unit conversion and scaling by the normalizer). */
+export interface PointSample {
+  deviceId: string;
+  point: string;          // PointDef.name
+  value: PointValue | null; // null when quality is bad and there is no value
+  ts?: number;            // source timestamp (ms) when the protocol gives one
+  quality: SampleQuality;
+  reason?: string;        // why uncertain/bad
+  aggregate?: 'avg' | 'min' | 'max' | 'total';
+  periodS?: number;
+}
+
+/** Health reason codes shared by every protocol. */
+export type HealthReason =
+  | 'timeout'
+  | 'exception'
+  | 'unreachable'
+  | 'auth_failure'
+  | 'no_data'
+  | 'malformed'
+  | 'protocol_error'
+  | 'stream_unreachable'
+  | 'no_frames';
+
+/** One observation of a device's health: a successful exchange (ok) or a failure with its reason. */
+export interface DeviceStatusReport {
+  deviceId: string;
+  ok: boolean;
+  reason?: HealthReason;
+  detail?: string;
+  latencyMs?: number;
+  ts?: number;
+}
+
+/** A device as an adapter sees it: its record id, its profile and its protocol-specific connection. */
+export interface DeviceBinding<C = Record<string, unknown>> {
+  id: string;
+  profile: DeviceProfile;
+  connection: C;
+  record?: DeviceRecord;
+}
+
+export interface AdapterLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Where adapters deliver what they observe. Calls must be cheap and never throw. */
+export interface AdapterSink {
+  samples(samples: PointSample[]): void;
+  status(report: DeviceStatusReport): void;
+  /** Count of a named problem (e.g. malformed payload), surfaced in /metrics as yiwang_adapter_errors_total. */
+  error(protocol: string, kind: string, detail: string, deviceId?: string): void;
+  /** Device-record facts learned from the device (ONVIF device info, Sparkplug birth, ...). */
+  record?(deviceId: string, patch: Partial<DeviceRecord>): void;
+}
+
+export interface DiscoveredDevice {
+  protocol: string;
+  address: string;
+  name?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ProtocolAdapter<C = Record<string, unknown>> {
+  readonly protocol: string;
+  /** Validate a device's connection settings; returns human-readable problems ("connection.port: must be ..."). */
+  validateConnection(connection: unknown, profile: DeviceProfile): string[];
+  start(sink: AdapterSink, log: AdapterLogger): Promise<void>;
+  stop(): Promise<void>;
+  addDevice(device: DeviceBinding<C>): Promise<void>;
+  updateDevice(device: DeviceBinding<C>): Promise<void>;
+  removeDevice(deviceId: string): Promise<void>;
+  discover?(timeoutMs: number): Promise<DiscoveredDevice[]>;
+}
+
+/** Points of a profile that carry a mapping for the given protocol key. */
+export function pointsFor<K extends keyof PointDef>(profile: DeviceProfile, key: K): (PointDef & Required<Pick<PointDef, K>>)[] {
+  return profile.points.filter((p) => p[key] !== undefined) as (PointDef & Required<Pick<PointDef, K>>)[];
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration tests start real servers; forks isolate native modules (better-sqlite3, serialport).
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
