@@ -2,7 +2,7 @@
 // Adapters turn device traffic into PointSamples keyed by the profile's point names and report device
 // health; they know nothing about normalization, buffering or the uplink.
 import type { DeviceProfile, PointDef } from '../core/profiles.js';
-import type { DeviceRecord } from '../schema/types.js';
+import type { DeviceRecord, SensingEvent, Snapshot, VideoQuality } from '../schema/types.js';
 
 export type PointValue = number | boolean | string;
 
@@ -65,7 +65,23 @@ export interface AdapterSink {
   error(protocol: string, kind: string, detail: string, deviceId?: string): void;
   /** Device-record facts learned from the device (ONVIF device info, Sparkplug birth, ...). */
   record?(deviceId: string, patch: Partial<DeviceRecord>): void;
+  /** Events an adapter observes itself (Sparkplug seq gap, video fault raised/cleared); the edge assigns seq. */
+  event?(event: Omit<SensingEvent, 'seq'>): void;
+  /** Video metadata (cameras): shipped through the same store-and-forward uplink. */
+  videoQuality?(vq: Omit<VideoQuality, 'seq'>): void;
+  snapshot?(s: Omit<Snapshot, 'seq'>): void;
 }
+
+/** Options every adapter factory receives from the edge. */
+export interface AdapterOptions {
+  /** Directory the adapter may keep state in (OPC UA PKI, remembered Modbus splits, ...). */
+  dataDir: string;
+  /** Protocol-level settings from the edge config's `protocols.<name>` block (listener ports, brokers, ...). */
+  settings?: Record<string, unknown>;
+}
+
+/** Each protocols/<name>/index.ts default-exports one of these; the edge imports it only when a device needs it. */
+export type AdapterFactory = (options: AdapterOptions) => ProtocolAdapter;
 
 export interface DiscoveredDevice {
   protocol: string;
