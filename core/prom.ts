@@ -1,0 +1,127 @@
+// A small Prometheus text-format registry: counters, gauges and summaries with labels.
+// Hand-written because the needs are tiny and the edge box counts every megabyte.
+
+type Labels = Record<string, string | number>;
+
+const labelKey = (labels: Labels): string =>
+  Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
+
+abstract class Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'summary',
+  ) {}
+  abstract lines(): string[];
+}
+
+export class Counter extends Metric {
+  private readonly values = new Map<string, number>();
+  constructor(name: string, help: string) {
+    super(name, help, 'counter');
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  total(): number {
+    let t = 0;
+    for (const v of this.values.values()) t += v;
+    return t;
+  }
+  lines(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Gauge extends Metric {
+  private readonly values = new Map<string, number>();
+  private collector?: () => Iterable<[Labels, number]>;
+  constructor(name: string, help: string, collect?: () => Iterable<[Labels, number]>) {
+    super(name, help, 'gauge');
+    this.collector = collect;
+  }
+  set(labels: Labels, value: number): void {
+    this.values.set(labelKey(labels), value);
+  }
+  delete(labels: Labels): void {
+    this.values.delete(labelKey(labels));
+  }
+  lines(): string[] {
+    const out = [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+    if (this.collector) for (const [l, v] of this.collector()) out.push(`${this.name}${Object.keys(l).length ? `{${labelKey(l)}}` : ''} ${v}`);
+    return out;
+  }
+}
+
+/** Quantiles over a sliding window of the last `window` observations. */
+export class Summary extends Metric {
+  private readonly windows = new Map<string, { obs: number[]; sum: number; count: number }>();
+  constructor(
+    name: string,
+    help: string,
+    private readonly window = 1024,
+  ) {
+    super(name, help, 'summary');
+  }
+  observe(value: number, labels: Labels = {}): void {
+    const k = labelKey(labels);
+    let w = this.windows.get(k);
+    if (!w) this.windows.set(k, (w = { obs: [], sum: 0, count: 0 }));
+    w.obs.push(value);
+    if (w.obs.length > this.window) w.obs.shift();
+    w.sum += value;
+    w.count++;
+  }
+  quantile(q: number, labels: Labels = {}): number {
+    const w = this.windows.get(labelKey(labels));
+    if (!w || !w.obs.length) return NaN;
+    const sorted = [...w.obs].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  }
+  lines(): string[] {
+    const out: string[] = [];
+    for (const [k, w] of this.windows) {
+      const sorted = [...w.obs].sort((a, b) => a - b);
+      for (const q of [0.5, 0.9, 0.99]) {
+        const v = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+        out.push(`${this.name}{${k ? `${k},` : ''}quantile="${q}"} ${v}`);
+      }
+      out.push(`${this.name}_sum${k ? `{${k}}` : ''} ${w.sum}`, `${this.name}_count${k ? `{${k}}` : ''} ${w.count}`);
+    }
+    return out;
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = [];
+  counter(name: string, help: string): Counter {
+    return this.add(new Counter(name, help));
+  }
+  gauge(name: string, help: string, collect?: () => Iterable<[Labels, number]>): Gauge {
+    return this.add(new Gauge(name, help, collect));
+  }
+  summary(name: string, help: string, window?: number): Summary {
+    return this.add(new Summary(name, help, window));
+  }
+  private add<M extends Metric>(m: M): M {
+    this.metrics.push(m);
+    return m;
+  }
+  /** Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const out: string[] = [];
+    for (const m of this.metrics) {
+      out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.lines());
+    }
+    return out.join('\n') + '\n';
+  }
+}
+
+export const PROM_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

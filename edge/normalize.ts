@@ -1,0 +1,213 @@
+// Normalization: profile point samples -> canonical Readings (metric, canonical unit, scale/offset, quality,
+// plausible range) and threshold alarms with hysteresis -> Events. Sequence numbers are assigned by the buffer.
+import type { PointSample } from '../protocols/adapter.js';
+import type { AlarmDef, DeviceProfile, PointDef } from '../core/profiles.js';
+import { findMetric, type MetricDef } from '../schema/metrics.js';
+import { unitConverter } from '../schema/units.js';
+import { Aggregate, EventKind, Quality, Severity, type Reading, type SensingEvent } from '../schema/types.js';
+
+export type UnsequencedReading = Omit<Reading, 'seq'>;
+export type UnsequencedEvent = Omit<SensingEvent, 'seq'>;
+
+interface CompiledPoint {
+  def: PointDef;
+  metric: MetricDef;
+  convert: (v: number) => number;
+  scale: number;
+  offset: number;
+  alarm?: AlarmDef;
+}
+
+interface CompiledDevice {
+  profile: DeviceProfile;
+  points: Map<string, CompiledPoint>;
+}
+
+export interface NormalizeProblem {
+  deviceId: string;
+  point: string;
+  reason: string;
+}
+
+export interface NormalizeResult {
+  readings: UnsequencedReading[];
+  events: UnsequencedEvent[];
+  problems: NormalizeProblem[];
+}
+
+const QUALITY = { good: Quality.GOOD, uncertain: Quality.UNCERTAIN, bad: Quality.BAD } as const;
+const AGG = { avg: Aggregate.AVG, min: Aggregate.MIN, max: Aggregate.MAX, total: Aggregate.TOTAL } as const;
+
+/** Alarm level per (device, point): 0 none, 1 warning, 2 alarm. */
+type AlarmLevel = 0 | 1 | 2;
+
+export class Normalizer {
+  private readonly devices = new Map<string, CompiledDevice>();
+  private readonly alarmState = new Map<string, AlarmLevel>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  setDevice(deviceId: string, profile: DeviceProfile): void {
+    const points = new Map<string, CompiledPoint>();
+    for (const def of profile.points) {
+      const metric = findMetric(def.metric);
+      if (!metric) throw new Error(`profile ${profile.id}: point ${def.name}: unknown metric ${def.metric}`);
+      points.set(def.name, {
+        def,
+        metric,
+        convert: unitConverter(def.unit ?? metric.unit, metric.unit),
+        scale: def.scale ?? 1,
+        offset: def.offset ?? 0,
+        alarm: def.alarms,
+      });
+    }
+    this.devices.set(deviceId, { profile, points });
+  }
+
+  removeDevice(deviceId: string): void {
+    this.devices.delete(deviceId);
+    for (const k of [...this.alarmState.keys()]) if (k.startsWith(`${deviceId}\u0000`)) this.alarmState.delete(k);
+  }
+
+  hasDevice(deviceId: string): boolean {
+    return this.devices.has(deviceId);
+  }
+
+  normalize(samples: PointSample[]): NormalizeResult {
+    const out: NormalizeResult = { readings: [], events: [], problems: [] };
+    const receivedAt = this.now();
+    for (const s of samples) {
+      const dev = this.devices.get(s.deviceId);
+      if (!dev) {
+        out.problems.push({ deviceId: s.deviceId, point: s.point, reason: 'unknown device' });
+        continue;
+      }
+      const p = dev.points.get(s.point);
+      if (!p) {
+        out.problems.push({ deviceId: s.deviceId, point: s.point, reason: `profile ${dev.profile.id} has no point ${s.point}` });
+        continue;
+      }
+      const base: UnsequencedReading = {
+        deviceId: s.deviceId,
+        metric: p.metric.name,
+        unit: p.metric.unit,
+        ts: s.ts ?? receivedAt,
+        quality: QUALITY[s.quality],
+        qualityReason: s.reason,
+      };
+      if (s.aggregate) {
+        base.aggregate = AGG[s.aggregate];
+        base.periodS = s.periodS;
+      }
+      if (s.value === null || s.value === undefined) {
+        if (s.quality === 'good') {
+          out.problems.push({ deviceId: s.deviceId, point: s.point, reason: 'good sample without a value' });
+          continue;
+        }
+        out.readings.push({ ...base, quality: QUALITY[s.quality] }); // BAD reading with reason, no value
+        continue;
+      }
+      const converted = this.convert(p, s.value);
+      if (typeof converted === 'string') {
+        out.problems.push({ deviceId: s.deviceId, point: s.point, reason: converted });
+        out.readings.push({ ...base, quality: Quality.BAD, qualityReason: converted });
+        continue;
+      }
+      const reading: UnsequencedReading = { ...base };
+      if (typeof converted === 'boolean') reading.boolean = converted;
+      else {
+        reading.number = converted;
+        const range = p.metric.range;
+        if (range && (converted < range[0] || converted > range[1]) && reading.quality === Quality.GOOD) {
+          reading.quality = Quality.UNCERTAIN;
+          reading.qualityReason = `outside plausible range ${range[0]}..${range[1]} ${p.metric.unit}`;
+        }
+      }
+      out.readings.push(reading);
+      // Only trustworthy live values drive alarms: aggregates and bad data do not.
+      if (p.alarm && reading.quality !== Quality.BAD && !s.aggregate) {
+        const ev = this.evaluateAlarm(s.deviceId, p, converted, reading.ts);
+        if (ev) out.events.push(ev);
+      }
+    }
+    return out;
+  }
+
+  /** Returns the canonical value, or a string explaining why the raw value cannot be used. */
+  private convert(p: CompiledPoint, raw: number | boolean | string): number | boolean | string {
+    if (p.metric.type === 'boolean') {
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'number') return raw !== 0;
+      const t = raw.trim().toLowerCase();
+      if (['true', '1', 'on', 'alarm'].includes(t)) return true;
+      if (['false', '0', 'off', 'normal'].includes(t)) return false;
+      return `value "${raw}" is not a boolean for metric ${p.metric.name}`;
+    }
+    let n: number;
+    if (typeof raw === 'number') n = raw;
+    else if (typeof raw === 'boolean') n = raw ? 1 : 0;
+    else {
+      n = raw.trim() === '' ? NaN : Number(raw);
+    }
+    if (!Number.isFinite(n)) return `value ${JSON.stringify(raw)} is not a finite number for metric ${p.metric.name}`;
+    return p.convert(n * p.scale + p.offset);
+  }
+
+  private evaluateAlarm(deviceId: string, p: CompiledPoint, value: number | boolean, ts: number): UnsequencedEvent | undefined {
+    const a = p.alarm!;
+    const key = `${deviceId}\u0000${p.def.name}`;
+    const prev = this.alarmState.get(key) ?? 0;
+    let next: AlarmLevel;
+    if (typeof value === 'boolean') {
+      next = value === (a.when ?? true) ? 2 : 0;
+    } else {
+      next = numericLevel(a, value, prev);
+    }
+    if (next === prev) return undefined;
+    this.alarmState.set(key, next);
+    const metricName = p.metric.name;
+    if (next > prev) {
+      const level = next === 2 ? 'alarm' : 'warning';
+      const threshold = next === 2 ? a.alarm : a.warning;
+      const boolAlarm = typeof value === 'boolean';
+      return {
+        deviceId,
+        kind: EventKind.ALARM_RAISED,
+        severity: boolAlarm ? Severity.CRITICAL : next === 2 ? Severity.MAJOR : Severity.WARNING,
+        message: boolAlarm
+          ? `${p.metric.en} (${p.metric.zh}) alarm`
+          : `${p.metric.en} ${value} ${p.metric.unit} ${a.direction === 'below' ? 'below' : 'above'} ${level} level ${threshold}`,
+        ts,
+        code: `${metricName}.${level}`,
+        metric: metricName,
+        value: typeof value === 'number' ? value : value ? 1 : 0,
+        threshold,
+      };
+    }
+    const cleared = prev === 2 ? 'alarm' : 'warning';
+    return {
+      deviceId,
+      kind: EventKind.ALARM_CLEARED,
+      severity: Severity.INFO,
+      message: `${p.metric.en} ${cleared} cleared${next === 1 ? ' (still above warning level)' : ''}: ${String(value)} ${p.metric.unit}`,
+      ts,
+      code: `${metricName}.${cleared}`,
+      metric: metricName,
+      value: typeof value === 'number' ? value : value ? 1 : 0,
+      threshold: prev === 2 ? a.alarm : a.warning,
+    };
+  }
+}
+
+/** Level with hysteresis: entering a level needs the threshold; leaving it needs threshold -/+ hysteresis. */
+export function numericLevel(a: AlarmDef, v: number, prev: AlarmLevel): AlarmLevel {
+  const below = a.direction === 'below';
+  const beyond = (t: number | undefined, h: number) => t !== undefined && (below ? v <= t + h : v >= t - h);
+  const hyst = (t: number | undefined) => (t === undefined ? 0 : (a.hysteresis ?? Math.abs(t) * 0.01));
+  // Still inside a level we are in: only leave it once past the hysteresis band.
+  const stay2 = prev === 2 && beyond(a.alarm, hyst(a.alarm));
+  if (beyond(a.alarm, 0) || stay2) return 2;
+  const stay1 = prev >= 1 && beyond(a.warning, hyst(a.warning));
+  if (beyond(a.warning, 0) || stay1) return 1;
+  return 0;
+}
