@@ -150,7 +150,7 @@ export class Normalizer {
       n = raw.trim() === '' ? NaN : Number(raw);
     }
     if (!Number.isFinite(n)) return `value ${JSON.stringify(raw)} is not a finite number for metric ${p.metric.name}`;
-    return p.convert(n * p.scale + p.offset);
+    return roundFloat(p.convert(n * p.scale + p.offset));
   }
 
   private evaluateAlarm(deviceId: string, p: CompiledPoint, value: number | boolean, ts: number): UnsequencedEvent | undefined {
@@ -210,4 +210,9 @@ export function numericLevel(a: AlarmDef, v: number, prev: AlarmLevel): AlarmLev
   const stay1 = prev >= 1 && beyond(a.warning, hyst(a.warning));
   if (beyond(a.warning, 0) || stay1) return 1;
   return 0;
+}
+
+/** Strips binary floating-point noise from scaled values (351 cm * 0.01 = 3.5100000000000002). */
+export function roundFloat(v: number): number {
+  return Number.isInteger(v) ? v : Number(v.toPrecision(12));
 }

@@ -100,3 +100,31 @@ export function decodeBit(bits: ArrayLike<boolean>, offset: number): boolean {
   if (b === undefined) throw new RangeError(`bit ${offset} missing`);
   return b;
 }
+
+/** Minimal view of a planned block for decoding (see blocks.ts). */
+export interface DecodableBlock {
+  start: number;
+  points: readonly (ValueLayout & { name: string; address: number; area: string })[];
+}
+
+export type DecodedPoint = { name: string; value: number | boolean } | { name: string; error: string };
+
+/** Decodes every point of a block from the registers or bits read for it. */
+export function decodeBlock(block: DecodableBlock, data: { words?: ArrayLike<number>; bits?: ArrayLike<boolean> }): DecodedPoint[] {
+  return block.points.map((p) => {
+    const offset = p.address - block.start;
+    try {
+      if (p.area === 'coil' || p.area === 'discrete') {
+        if (!data.bits) return { name: p.name, error: 'no bits in response' };
+        return { name: p.name, value: decodeBit(data.bits, offset) };
+      }
+      if (!data.words) return { name: p.name, error: 'no registers in response' };
+      const value = decodeRegisters(data.words, offset, p);
+      // A float NaN/Infinity is how many instruments flag a sensor fault; it is no measurement.
+      if (typeof value === 'number' && !Number.isFinite(value)) return { name: p.name, error: `device returned ${value}` };
+      return { name: p.name, value };
+    } catch (err) {
+      return { name: p.name, error: `short response: ${(err as Error).message}` };
+    }
+  });
+}

@@ -1,0 +1,41 @@
+// Interval sets of sequence numbers: committed ranges per edge, gaps between them.
+import type { SeqRange } from '../../schema/types.js';
+
+/** Merges a sorted-or-not list of ranges into disjoint, sorted, non-adjacent ranges. */
+export function normalize(ranges: SeqRange[]): SeqRange[] {
+  const sorted = [...ranges].sort((a, b) => a.first - b.first);
+  const out: SeqRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.first <= last.last + 1) last.last = Math.max(last.last, r.last);
+    else out.push({ first: r.first, last: r.last });
+  }
+  return out;
+}
+
+/** Parts of [first, last] not covered by `held` (sorted, disjoint). */
+export function subtract(first: number, last: number, held: SeqRange[]): SeqRange[] {
+  const out: SeqRange[] = [];
+  let cursor = first;
+  for (const h of held) {
+    if (h.last < cursor) continue;
+    if (h.first > last) break;
+    if (h.first > cursor) out.push({ first: cursor, last: Math.min(h.first - 1, last) });
+    cursor = Math.max(cursor, h.last + 1);
+    if (cursor > last) break;
+  }
+  if (cursor <= last) out.push({ first: cursor, last });
+  return out;
+}
+
+export function contains(ranges: SeqRange[], seq: number): boolean {
+  for (const r of ranges) if (seq >= r.first && seq <= r.last) return true;
+  return false;
+}
+
+/** Holes between committed ranges. */
+export function gapsOf(ranges: SeqRange[]): SeqRange[] {
+  const out: SeqRange[] = [];
+  for (let i = 1; i < ranges.length; i++) out.push({ first: ranges[i - 1]!.last + 1, last: ranges[i]!.first - 1 });
+  return out;
+}

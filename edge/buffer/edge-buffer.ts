@@ -1,0 +1,621 @@
+// Crash-safe store-and-forward buffer of the edge: items get a per-edge sequence number on arrival and are
+// committed to SQLite (WAL) in chunks at least once per commit interval. See README.md for the design.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DeviceRecord, SensingEvent, Snapshot, VideoQuality } from '../../schema/types.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { Chunker, type EncodedChunk, type PendingOther } from './chunker.js';
+import { FillRate } from './fill-rate.js';
+import type { UnsequencedReading } from './proto-writer.js';
+import { createSchema, Priority } from './sqlite-schema.js';
+
+export type { UnsequencedReading } from './proto-writer.js';
+export { Priority } from './sqlite-schema.js';
+
+export type SynchronousMode = 'FULL' | 'NORMAL';
+
+export interface EdgeBufferOptions {
+  /** Folder of the database (created if missing); the file is `buffer.db`. */
+  dir: string;
+  /** Limit on buffered bytes (chunk payloads plus a per-row estimate); telemetry is dropped oldest-first above it. */
+  maxBytes: number;
+  /** Telemetry chunks buffered longer than this are dropped (counted). Unset: no age limit. */
+  retentionMs?: number;
+  /** Longest time an accepted item lives only in memory. Default 500, at most 1000. */
+  commitIntervalMs?: number;
+  /** SQLite synchronous mode with WAL. Default FULL (see README: power loss vs process kill). */
+  synchronous?: SynchronousMode;
+  /** Chunk caps (a chunk is the unit the uplink sends and the collector acks). Defaults 20000 items, 1 MiB. */
+  maxChunkItems?: number;
+  maxChunkBytes?: number;
+  /** Commit early once this many items are pending (bounds commit latency and memory). Default 100000. */
+  flushAtItems?: number;
+  /** Items kept in memory while commits fail (disk full); above it the oldest pending readings are dropped. Default 2,000,000. */
+  maxPendingItems?: number;
+  /** Sequence numbers reserved on disk ahead of use, so a kill never lets a handed-out seq repeat. Default 1,000,000. */
+  seqReserveBlock?: number;
+  /** SQLite max_page_count: a hard cap on the file, for disk-full tests. */
+  sqliteMaxPageCount?: number;
+  logger?: Logger;
+}
+
+export interface BufferStats {
+  rows: number;
+  bytes: number;
+  /** Items (readings, events, ...) in the stored chunks. */
+  items: number;
+  /** Commit time (ms) of the oldest stored chunk; null when empty. */
+  oldestTs: number | null;
+  droppedReadings: number;
+  droppedByDevice: Record<string, number>;
+  /** Dropped video-quality results and snapshots. */
+  droppedOtherItems: number;
+  droppedChunks: number;
+  fillRatio: number;
+  /** At the recent net growth rate; 0 when full, null when not growing. */
+  estimatedSecondsToFull: number | null;
+  nextSeq: number;
+  committedSeq: number;
+  pendingInMemory: number;
+  commitErrors: number;
+  lastCommitError: string | null;
+}
+
+export interface CommittedChunk {
+  id: number;
+  priority: Priority;
+  firstSeq: number;
+  lastSeq: number;
+  items: number;
+}
+
+export interface CommitInfo {
+  committedSeq: number;
+  chunks: CommittedChunk[];
+}
+
+export interface StoredChunk extends CommittedChunk {
+  createdAt: number;
+  bytes: number;
+  payload: Buffer;
+}
+
+interface ChunkRow {
+  id: number;
+  first_seq: number;
+  last_seq: number;
+  created_at: number;
+  priority: number;
+  items: number;
+  bytes: number;
+  payload: Buffer;
+}
+
+interface DropRow {
+  id: number;
+  created_at: number;
+  items: number;
+  readings: number;
+  bytes: number;
+  device_counts: string | null;
+}
+
+/** Per-row overhead counted against maxBytes on top of the payload (row header, index entry, page slack). */
+const ROW_OVERHEAD_BYTES = 96;
+
+/** Running totals; a transaction works on a copy and publishes it only when it commits. */
+interface Ledger {
+  rows: number;
+  bytes: number;
+  items: number;
+  droppedReadings: number;
+  droppedOtherItems: number;
+  droppedChunks: number;
+  droppedByDevice: Map<string, number>;
+}
+
+const cloneLedger = (l: Ledger): Ledger => ({ ...l, droppedByDevice: new Map(l.droppedByDevice) });
+
+export class EdgeBuffer {
+  private readonly db: Database.Database;
+  private readonly log: Logger;
+  private readonly maxBytes: number;
+  private readonly retentionMs: number | undefined;
+  private readonly commitIntervalMs: number;
+  private readonly flushAtItems: number;
+  private readonly maxPendingItems: number;
+  private readonly seqReserveBlock: number;
+  private readonly chunker: Chunker;
+  private readonly fillRate = new FillRate();
+
+  private nextSeqValue: number;
+  private reservedThrough: number;
+  private committedSeqValue: number;
+  private ledger: Ledger;
+  private oldestTsCache: number | null | undefined;
+
+  private pendingReadings: UnsequencedReading[] = [];
+  private pendingReadingSeqs: number[] = [];
+  private pendingTelemetryOther: PendingOther[] = [];
+  private pendingCritical: PendingOther[] = [];
+  /** Chunks acked by the collector, deleted in the next commit (a crash before that only causes a resend). */
+  private ackedPending = new Map<number, { bytes: number; items: number }>();
+
+  private commitListeners = new Set<(info: CommitInfo) => void>();
+  private seqWaiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private earlyFlushScheduled = false;
+  private closed = false;
+  private commitErrors = 0;
+  private lastCommitError: string | null = null;
+  private lastErrorLogAt = 0;
+
+  private readonly stmts: {
+    insert: Database.Statement;
+    deleteById: Database.Statement;
+    oldestTelemetry: Database.Statement;
+    setMeta: Database.Statement;
+    list: Database.Statement;
+    getById: Database.Statement;
+    sizeById: Database.Statement;
+    park: Database.Statement;
+    oldest: Database.Statement;
+    maxId: Database.Statement;
+  };
+
+  static open(opts: EdgeBufferOptions): EdgeBuffer {
+    return new EdgeBuffer(opts);
+  }
+
+  private constructor(opts: EdgeBufferOptions) {
+    const commitIntervalMs = opts.commitIntervalMs ?? 500;
+    if (!(commitIntervalMs > 0 && commitIntervalMs <= 1000)) {
+      throw new Error(`edge buffer: commitIntervalMs must be in (0, 1000], got ${commitIntervalMs}`);
+    }
+    if (!(opts.maxBytes > 0)) throw new Error(`edge buffer: maxBytes must be positive, got ${opts.maxBytes}`);
+    const synchronous = opts.synchronous ?? 'FULL';
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+      throw new Error(`edge buffer: synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
+    }
+    this.log = opts.logger ?? silentLogger;
+    this.maxBytes = opts.maxBytes;
+    this.retentionMs = opts.retentionMs;
+    this.commitIntervalMs = commitIntervalMs;
+    this.flushAtItems = opts.flushAtItems ?? 100_000;
+    this.maxPendingItems = opts.maxPendingItems ?? 2_000_000;
+    this.seqReserveBlock = opts.seqReserveBlock ?? 1_000_000;
+    this.chunker = new Chunker({ maxItems: opts.maxChunkItems ?? 20_000, maxBytes: opts.maxChunkBytes ?? 1 << 20 });
+
+    fs.mkdirSync(opts.dir, { recursive: true });
+    this.db = new Database(path.join(opts.dir, 'buffer.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${synchronous}`);
+    this.db.pragma('journal_size_limit = 67108864');
+    if (opts.sqliteMaxPageCount) this.db.pragma(`max_page_count = ${Math.floor(opts.sqliteMaxPageCount)}`);
+    createSchema(this.db);
+
+    this.stmts = {
+      insert: this.db.prepare(
+        `INSERT INTO chunks(first_seq, last_seq, created_at, priority, items, readings, bytes, device_counts, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteById: this.db.prepare('DELETE FROM chunks WHERE id = ?'),
+      oldestTelemetry: this.db.prepare(
+        `SELECT id, created_at, items, readings, bytes, device_counts FROM chunks WHERE priority = ${Priority.TELEMETRY} ORDER BY id LIMIT 16`,
+      ),
+      setMeta: this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      list: this.db.prepare(
+        `SELECT id, first_seq, last_seq, created_at, priority, items, bytes, payload FROM chunks
+         WHERE id > ? AND id <= ? AND parked_until <= ? ORDER BY id LIMIT ?`,
+      ),
+      getById: this.db.prepare('SELECT id, first_seq, last_seq, created_at, priority, items, bytes, payload FROM chunks WHERE id = ?'),
+      sizeById: this.db.prepare('SELECT bytes, items FROM chunks WHERE id = ?'),
+      park: this.db.prepare('UPDATE chunks SET parked_until = ?, park_reason = ? WHERE id = ?'),
+      oldest: this.db.prepare('SELECT created_at FROM chunks ORDER BY id LIMIT 1'),
+      maxId: this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM chunks'),
+    };
+
+    const meta = new Map(
+      (this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+    );
+    const totals = this.db
+      .prepare('SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(items), 0) AS items, COALESCE(MAX(last_seq), 0) AS maxSeq FROM chunks')
+      .get() as { rows: number; bytes: number; items: number; maxSeq: number };
+    const dropped = JSON.parse(meta.get('dropped') ?? '{}') as {
+      readings?: number;
+      other?: number;
+      chunks?: number;
+      byDevice?: Record<string, number>;
+    };
+    this.ledger = {
+      rows: totals.rows,
+      bytes: totals.bytes,
+      items: totals.items,
+      droppedReadings: dropped.readings ?? 0,
+      droppedOtherItems: dropped.other ?? 0,
+      droppedChunks: dropped.chunks ?? 0,
+      droppedByDevice: new Map(Object.entries(dropped.byDevice ?? {})),
+    };
+    // Everything up to the reservation may have been handed out before a crash: continue above it.
+    const reserved = Math.max(Number(meta.get('seq_reserved') ?? 0), totals.maxSeq);
+    this.nextSeqValue = reserved + 1;
+    this.reservedThrough = reserved;
+    this.committedSeqValue = reserved;
+    this.fillRate.add(Date.now(), this.ledger.bytes);
+
+    // Deliberately not unref'd: pending items must be committed, so an open buffer keeps the process alive until close().
+    this.timer = setInterval(() => this.flush(), this.commitIntervalMs);
+  }
+
+  // ---- accepting items ----
+
+  addReading(r: UnsequencedReading): number {
+    const seq = this.takeSeq();
+    this.pendingReadings.push(r);
+    this.pendingReadingSeqs.push(seq);
+    this.afterAdd();
+    return seq;
+  }
+  addEvent(e: Omit<SensingEvent, 'seq'>): number {
+    return this.addOther(this.pendingCritical, 'event', e);
+  }
+  addRecord(rec: DeviceRecord): number {
+    return this.addOther(this.pendingCritical, 'record', rec);
+  }
+  addVideoQuality(v: Omit<VideoQuality, 'seq'>): number {
+    return this.addOther(this.pendingTelemetryOther, 'videoQuality', v);
+  }
+  addSnapshot(s: Omit<Snapshot, 'seq'>): number {
+    return this.addOther(this.pendingTelemetryOther, 'snapshot', s);
+  }
+
+  private addOther(list: PendingOther[], kind: PendingOther['kind'], item: object): number {
+    const seq = this.takeSeq();
+    list.push({ kind, item, seq });
+    this.afterAdd();
+    return seq;
+  }
+
+  private takeSeq(): number {
+    if (this.closed) throw new Error('edge buffer: closed');
+    const seq = this.nextSeqValue++;
+    if (seq > this.reservedThrough) this.reserveSeqs(seq);
+    return seq;
+  }
+
+  /** Persists a new reservation before the first seq of it is handed out. */
+  private reserveSeqs(seq: number): void {
+    this.reservedThrough = seq - 1 + this.seqReserveBlock;
+    try {
+      this.stmts.setMeta.run('seq_reserved', String(this.reservedThrough));
+    } catch (err) {
+      // The next successful commit writes the reservation too; until then nothing of it is on disk either.
+      this.noteCommitError(err);
+    }
+  }
+
+  private afterAdd(): void {
+    if (!this.earlyFlushScheduled && this.pendingCount() >= this.flushAtItems) {
+      this.earlyFlushScheduled = true;
+      setImmediate(() => {
+        this.earlyFlushScheduled = false;
+        if (!this.closed) this.flush();
+      });
+    }
+  }
+
+  private pendingCount(): number {
+    return this.pendingReadings.length + this.pendingTelemetryOther.length + this.pendingCritical.length;
+  }
+
+  // ---- committing ----
+
+  get committedSeq(): number {
+    return this.committedSeqValue;
+  }
+
+  /** Resolves once `seq` (and everything before it) is committed to disk. */
+  whenCommitted(seq: number): Promise<void> {
+    if (seq <= this.committedSeqValue) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('edge buffer: closed'));
+    return new Promise((resolve, reject) => this.seqWaiters.push({ seq, resolve, reject }));
+  }
+
+  onCommit(listener: (info: CommitInfo) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** Commits everything pending now; false when the commit failed (items stay pending and are retried). */
+  flush(): boolean {
+    if (this.closed) return false;
+    const hasPending = this.pendingCount() > 0;
+    if (!hasPending && this.ackedPending.size === 0 && !this.retentionDue()) return true;
+
+    const upTo = this.nextSeqValue - 1;
+    const encoded: EncodedChunk[] = [];
+    this.chunker.readingChunks(this.pendingReadings, this.pendingReadingSeqs, encoded);
+    this.chunker.otherChunks(this.pendingTelemetryOther, Priority.TELEMETRY, encoded);
+    this.chunker.otherChunks(this.pendingCritical, Priority.CRITICAL, encoded);
+    encoded.sort((a, b) => a.firstSeq - b.firstSeq);
+
+    const now = Date.now();
+    const ledger = cloneLedger(this.ledger);
+    const acked = [...this.ackedPending.keys()];
+    let committed: CommittedChunk[];
+    try {
+      committed = this.db.transaction(() => this.writeCommit(encoded, acked, ledger, now))();
+    } catch (err) {
+      this.noteCommitError(err);
+      this.capPendingAfterFailure();
+      return false;
+    }
+
+    for (const id of acked) this.ackedPending.delete(id);
+    // Acked chunks were already subtracted when acked; the transaction only deleted them.
+    this.ledger = ledger;
+    this.pendingReadings = [];
+    this.pendingReadingSeqs = [];
+    this.pendingTelemetryOther = [];
+    this.pendingCritical = [];
+    this.oldestTsCache = undefined;
+    this.fillRate.add(now, ledger.bytes);
+    if (this.lastCommitError !== null) {
+      this.log.info({ commitErrors: this.commitErrors }, 'edge buffer: commits succeed again');
+      this.lastCommitError = null;
+    }
+    if (upTo > this.committedSeqValue) this.committedSeqValue = upTo;
+    this.resolveWaiters();
+    if (committed.length > 0) {
+      const info: CommitInfo = { committedSeq: this.committedSeqValue, chunks: committed };
+      for (const l of this.commitListeners) {
+        try {
+          l(info);
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'edge buffer: commit listener threw');
+        }
+      }
+    }
+    return true;
+  }
+
+  private writeCommit(encoded: EncodedChunk[], acked: number[], ledger: Ledger, now: number): CommittedChunk[] {
+    for (const id of acked) this.stmts.deleteById.run(id);
+    if (this.retentionMs !== undefined) this.dropExpired(now - this.retentionMs, ledger);
+    const committed: CommittedChunk[] = [];
+    for (const c of encoded) {
+      const bytes = c.payload.length + (c.deviceCounts?.length ?? 0) + ROW_OVERHEAD_BYTES;
+      this.makeRoom(bytes, ledger);
+      if (ledger.bytes + bytes > this.maxBytes && c.priority === Priority.TELEMETRY) {
+        // Nothing older left to drop: the new telemetry itself is the oldest telemetry there is.
+        this.countDrop(ledger, { readings: c.readings, items: c.items, device_counts: c.deviceCounts });
+        continue;
+      }
+      if (ledger.bytes + bytes > this.maxBytes) {
+        this.log.warn({ bytes: ledger.bytes, maxBytes: this.maxBytes }, 'edge buffer: over its byte limit with events/records only (never dropped)');
+      }
+      const res = this.stmts.insert.run(c.firstSeq, c.lastSeq, now, c.priority, c.items, c.readings, bytes, c.deviceCounts, c.payload);
+      ledger.rows++;
+      ledger.bytes += bytes;
+      ledger.items += c.items;
+      committed.push({ id: Number(res.lastInsertRowid), priority: c.priority, firstSeq: c.firstSeq, lastSeq: c.lastSeq, items: c.items });
+    }
+    this.stmts.setMeta.run('seq_reserved', String(this.reservedThrough));
+    if (ledger.droppedChunks !== this.ledger.droppedChunks || ledger.droppedReadings !== this.ledger.droppedReadings) {
+      this.stmts.setMeta.run(
+        'dropped',
+        JSON.stringify({
+          readings: ledger.droppedReadings,
+          other: ledger.droppedOtherItems,
+          chunks: ledger.droppedChunks,
+          byDevice: Object.fromEntries(ledger.droppedByDevice),
+        }),
+      );
+    }
+    return committed;
+  }
+
+  /** Drops the oldest telemetry chunks until `bytes` more fit (or no telemetry is left). */
+  private makeRoom(bytes: number, ledger: Ledger): void {
+    while (ledger.bytes + bytes > this.maxBytes) {
+      const rows = this.stmts.oldestTelemetry.all() as DropRow[];
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        if (ledger.bytes + bytes <= this.maxBytes) return;
+        this.dropStored(row, ledger);
+      }
+    }
+  }
+
+  private dropExpired(cutoff: number, ledger: Ledger): void {
+    for (;;) {
+      const rows = this.stmts.oldestTelemetry.all() as DropRow[];
+      let dropped = 0;
+      for (const row of rows) {
+        if (row.created_at >= cutoff) return;
+        this.dropStored(row, ledger);
+        dropped++;
+      }
+      if (dropped === 0) return;
+    }
+  }
+
+  private dropStored(row: DropRow, ledger: Ledger): void {
+    this.stmts.deleteById.run(row.id);
+    ledger.rows--;
+    ledger.bytes -= row.bytes;
+    ledger.items -= row.items;
+    this.countDrop(ledger, row);
+  }
+
+  private countDrop(ledger: Ledger, c: { readings: number; items: number; device_counts: string | null }): void {
+    ledger.droppedChunks++;
+    ledger.droppedReadings += c.readings;
+    ledger.droppedOtherItems += c.items - c.readings;
+    if (c.device_counts) {
+      for (const [dev, n] of Object.entries(JSON.parse(c.device_counts) as Record<string, number>)) {
+        ledger.droppedByDevice.set(dev, (ledger.droppedByDevice.get(dev) ?? 0) + n);
+      }
+    }
+  }
+
+  private retentionDue(): boolean {
+    if (this.retentionMs === undefined || this.ledger.rows === 0) return false;
+    const oldest = this.oldestTs();
+    return oldest !== null && oldest < Date.now() - this.retentionMs;
+  }
+
+  private noteCommitError(err: unknown): void {
+    this.commitErrors++;
+    const e = err as Error & { code?: string };
+    const diskFull = e.code === 'SQLITE_FULL';
+    this.lastCommitError = diskFull ? `disk full (SQLITE_FULL): ${e.message}` : `${e.code ?? 'error'}: ${e.message}`;
+    const now = Date.now();
+    if (now - this.lastErrorLogAt >= 10_000) {
+      this.lastErrorLogAt = now;
+      this.log.error(
+        { err: this.lastCommitError, commitErrors: this.commitErrors, pendingInMemory: this.pendingCount() },
+        diskFull
+          ? 'edge buffer: DISK FULL, cannot commit; keeping items in memory (bounded) and retrying'
+          : 'edge buffer: commit failed; keeping items in memory (bounded) and retrying',
+      );
+    }
+  }
+
+  /** While commits fail, memory is bounded: the oldest pending readings go first, counted per device. */
+  private capPendingAfterFailure(): void {
+    let excess = this.pendingCount() - this.maxPendingItems;
+    if (excess <= 0) return;
+    const n = Math.min(excess, this.pendingReadings.length);
+    if (n > 0) {
+      const dropped = this.pendingReadings.splice(0, n);
+      this.pendingReadingSeqs.splice(0, n);
+      this.ledger.droppedReadings += n;
+      for (const r of dropped) this.ledger.droppedByDevice.set(r.deviceId, (this.ledger.droppedByDevice.get(r.deviceId) ?? 0) + 1);
+      excess -= n;
+    }
+    if (excess > 0) {
+      const m = Math.min(excess, this.pendingTelemetryOther.length);
+      this.pendingTelemetryOther.splice(0, m);
+      this.ledger.droppedOtherItems += m;
+    }
+    this.log.warn({ droppedReadings: this.ledger.droppedReadings }, 'edge buffer: dropped oldest pending telemetry (commits failing)');
+  }
+
+  private resolveWaiters(): void {
+    if (this.seqWaiters.length === 0) return;
+    const keep: typeof this.seqWaiters = [];
+    for (const w of this.seqWaiters) {
+      if (w.seq <= this.committedSeqValue) w.resolve();
+      else keep.push(w);
+    }
+    this.seqWaiters = keep;
+  }
+
+  // ---- reading back (the uplink) ----
+
+  /** Highest chunk id stored so far (0 when empty). */
+  maxChunkId(): number {
+    return (this.stmts.maxId.get() as { id: number }).id;
+  }
+
+  /** Chunks with afterId < id <= maxId, oldest first, skipping acked and parked ones. */
+  listChunks(afterId: number, limit: number, maxId = Number.MAX_SAFE_INTEGER): StoredChunk[] {
+    const rows = this.stmts.list.all(afterId, maxId, Date.now(), limit + this.ackedPending.size) as ChunkRow[];
+    const out: StoredChunk[] = [];
+    for (const r of rows) {
+      if (this.ackedPending.has(r.id)) continue;
+      out.push(toStored(r));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** One stored chunk, or undefined if it was acked, dropped or never existed. */
+  getChunk(id: number): StoredChunk | undefined {
+    if (this.ackedPending.has(id)) return undefined;
+    const row = this.stmts.getById.get(id) as ChunkRow | undefined;
+    return row ? toStored(row) : undefined;
+  }
+
+  /** The collector committed this chunk: it is deleted in the next commit. False for unknown ids. */
+  ack(id: number): boolean {
+    if (this.ackedPending.has(id)) return false;
+    const row = this.stmts.sizeById.get(id) as { bytes: number; items: number } | undefined;
+    if (!row) return false;
+    this.ackedPending.set(id, row);
+    this.ledger.rows--;
+    this.ledger.bytes -= row.bytes;
+    this.ledger.items -= row.items;
+    this.oldestTsCache = undefined;
+    return true;
+  }
+
+  /** Keeps a chunk aside (not listed) until `untilMs`, e.g. after the collector rejected it. */
+  park(id: number, untilMs: number, reason: string): boolean {
+    try {
+      return this.stmts.park.run(untilMs, reason, id).changes > 0;
+    } catch (err) {
+      this.noteCommitError(err);
+      return false;
+    }
+  }
+
+  // ---- status ----
+
+  private oldestTs(): number | null {
+    if (this.oldestTsCache === undefined) {
+      const row = this.stmts.oldest.get() as { created_at: number } | undefined;
+      this.oldestTsCache = row ? row.created_at : null;
+    }
+    return this.oldestTsCache;
+  }
+
+  stats(): BufferStats {
+    const l = this.ledger;
+    return {
+      rows: l.rows,
+      bytes: l.bytes,
+      items: l.items,
+      oldestTs: this.oldestTs(),
+      droppedReadings: l.droppedReadings,
+      droppedByDevice: Object.fromEntries(l.droppedByDevice),
+      droppedOtherItems: l.droppedOtherItems,
+      droppedChunks: l.droppedChunks,
+      fillRatio: l.bytes / this.maxBytes,
+      estimatedSecondsToFull: this.fillRate.secondsToFull(l.bytes, this.maxBytes),
+      nextSeq: this.nextSeqValue,
+      committedSeq: this.committedSeqValue,
+      pendingInMemory: this.pendingCount(),
+      commitErrors: this.commitErrors,
+      lastCommitError: this.lastCommitError,
+    };
+  }
+
+  /** Flushes what is pending and closes the database. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    const lost = this.pendingCount();
+    if (lost > 0) this.log.error({ items: lost, err: this.lastCommitError }, 'edge buffer: closing with uncommitted items (commits failing)');
+    for (const w of this.seqWaiters) w.reject(new Error('edge buffer: closed before the item was committed'));
+    this.seqWaiters = [];
+    this.db.close();
+  }
+}
+
+function toStored(r: ChunkRow): StoredChunk {
+  return {
+    id: r.id,
+    priority: r.priority as Priority,
+    firstSeq: r.first_seq,
+    lastSeq: r.last_seq,
+    items: r.items,
+    createdAt: r.created_at,
+    bytes: r.bytes,
+    payload: r.payload,
+  };
+}

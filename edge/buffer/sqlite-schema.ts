@@ -1,0 +1,41 @@
+// Tables of the edge buffer database. One row per chunk: a protobuf Batch body holding many items.
+import type Database from 'better-sqlite3';
+
+export const Priority = {
+  /** Readings, video-quality results, snapshots: dropped oldest-first when the buffer is full or too old. */
+  TELEMETRY: 0,
+  /** Events and device records: never dropped by the byte limit or retention. */
+  CRITICAL: 1,
+} as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+
+export const SCHEMA_VERSION = 1;
+
+export function createSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS chunks (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: ids (= batch ids) are never reused after deletes
+      first_seq INTEGER NOT NULL,
+      last_seq INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,            -- ms, when the chunk was committed
+      priority INTEGER NOT NULL,              -- 0 telemetry (droppable), 1 critical (kept)
+      items INTEGER NOT NULL,
+      readings INTEGER NOT NULL,
+      bytes INTEGER NOT NULL,                 -- payload length
+      device_counts TEXT,                     -- JSON {deviceId: readings} so a dropped chunk is counted without decoding it
+      parked_until INTEGER NOT NULL DEFAULT 0, -- ms; a chunk the collector rejected is not resent before this
+      park_reason TEXT,
+      payload BLOB NOT NULL                   -- protobuf Batch body (repeated item fields only)
+    );
+    CREATE INDEX IF NOT EXISTS chunks_priority ON chunks(priority, id);
+  `);
+  const v = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+  if (!v) db.prepare(`INSERT INTO meta(key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+  else if (Number(v.value) > SCHEMA_VERSION) {
+    throw new Error(`edge buffer: database schema version ${v.value} is newer than this software (${SCHEMA_VERSION})`);
+  }
+}

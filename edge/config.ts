@@ -1,0 +1,166 @@
+// Edge agent configuration (one YAML file). Structure is checked by JSON Schema; devices are then checked
+// against their profile, the 一机一档 rules and their adapter's connection rules (in edge/devices.ts).
+import { compileSchema, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
+import type { DeviceRecord, Location, SiteType } from '../schema/types.js';
+
+export interface UplinkConfig {
+  url: string;                 // mqtt:// or mqtts://
+  username?: string;           // defaults to the edge id
+  password?: string;           // or passwordEnv / passwordFile
+  passwordEnv?: string;
+  passwordFile?: string;
+  ca?: string;                 // file paths (PEM)
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
+  backlogRateLimit?: number;   // items/s when draining the backlog
+  maxBatchItems?: number;
+}
+
+export interface DeviceConfig extends Omit<DeviceRecord, 'profileId' | 'runtimeStatus' | 'lastSeen' | 'statusReason' | 'seq' | 'updatedAt' | 'edgeId'> {
+  profile: string;
+  connection: Record<string, unknown>;
+  enabled?: boolean;
+}
+
+export interface EdgeConfig {
+  edge: { id: string };
+  site: { id: string; name?: string; type?: SiteType; location?: Location };
+  uplink: UplinkConfig;
+  buffer?: { dir?: string; maxBytes?: number; retentionHours?: number; commitIntervalMs?: number };
+  admin?: { host?: string; port?: number };
+  protocols?: Record<string, Record<string, unknown>>;
+  profileDirs?: string[];
+  devices: DeviceConfig[];
+}
+
+const str = { type: 'string', minLength: 1 };
+const location = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    longitude: { type: 'number', minimum: -180, maximum: 180 },
+    latitude: { type: 'number', minimum: -90, maximum: 90 },
+    address: { type: 'string' },
+    divisionCode: { type: 'string', pattern: '^\\d{6}(\\d{3}|\\d{6})?$' },
+  },
+};
+
+export const EDGE_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['edge', 'site', 'uplink'],
+  properties: {
+    edge: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id'],
+      properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } },
+    },
+    site: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id'],
+      properties: { id: str, name: { type: 'string' }, type: { enum: ['village', 'street', 'water_station', 'other'] }, location },
+    },
+    uplink: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^mqtts?://' },
+        username: str,
+        password: { type: 'string' },
+        passwordEnv: str,
+        passwordFile: str,
+        ca: str,
+        cert: str,
+        key: str,
+        rejectUnauthorized: { type: 'boolean' },
+        backlogRateLimit: { type: 'integer', minimum: 1 },
+        maxBatchItems: { type: 'integer', minimum: 1, maximum: 100000 },
+      },
+    },
+    buffer: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: str,
+        maxBytes: { type: 'integer', minimum: 1048576 },
+        retentionHours: { type: 'number', exclusiveMinimum: 0 },
+        commitIntervalMs: { type: 'integer', minimum: 10, maximum: 1000 },
+      },
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { host: str, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    protocols: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        modbus: { type: 'object' },
+        mqtt: { type: 'object' },
+        opcua: { type: 'object' },
+        onvif: { type: 'object' },
+        hj212: { type: 'object' },
+        sl651: { type: 'object' },
+      },
+    },
+    profileDirs: { type: 'array', items: str },
+    devices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'profile', 'connection'],
+        properties: {
+          id: str,
+          profile: str,
+          connection: { type: 'object' },
+          enabled: { type: 'boolean' },
+          name: { type: 'string' },
+          kind: { enum: ['sensor', 'camera', 'station'] },
+          manufacturer: { type: 'string' },
+          model: { type: 'string' },
+          serialNumber: { type: 'string' },
+          firmware: { type: 'string' },
+          address: { type: 'string' },
+          location,
+          site: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { id: str, name: { type: 'string' }, type: { enum: ['village', 'street', 'water_station', 'other'] } },
+          },
+          scenario: { type: 'string' },
+          industry: { type: 'string' },
+          sharingScope: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
+          installedDate: { type: 'string' },
+          maintainer: { type: 'string' },
+          maintainerContact: { type: 'string' },
+          lifecycle: { enum: ['in_use', 'under_repair', 'removed'] },
+          camera: { type: 'object' },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateEdgeConfig = compileSchema(EDGE_CONFIG_SCHEMA);
+
+function withDefaults(c: EdgeConfig): EdgeConfig {
+  c.devices ??= [];
+  return c;
+}
+
+export function loadEdgeConfig(file: string): EdgeConfig {
+  return withDefaults(loadYamlConfig<EdgeConfig>(file, validateEdgeConfig));
+}
+
+export function parseEdgeConfig(file: string, text: string): EdgeConfig {
+  return withDefaults(parseYamlConfig<EdgeConfig>(file, text, validateEdgeConfig));
+}
+
+export const DEFAULT_BUFFER_MAX_BYTES = 2 * 1024 ** 3; // 2 GiB: days of a site's telemetry on an SD card
+export const DEFAULT_ADMIN_PORT = 9180;

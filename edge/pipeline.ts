@@ -1,0 +1,138 @@
+// The edge's AdapterSink: adapter output -> normalization -> durable buffer, health -> events + records.
+import type { AdapterSink, DeviceStatusReport, PointSample } from '../protocols/adapter.js';
+import type { Logger } from '../core/log.js';
+import type { Registry } from '../core/prom.js';
+import type { DeviceRecord, Reading, SensingEvent, Snapshot, VideoQuality } from '../schema/types.js';
+import { HealthModel, type DeviceHealth, type HealthTransition } from './health.js';
+import { Normalizer } from './normalize.js';
+
+/** What the pipeline needs from the durable buffer: each add assigns the item's sequence number. */
+export interface AcceptingStore {
+  addReading(r: Omit<Reading, 'seq'>): number;
+  addEvent(e: Omit<SensingEvent, 'seq'>): number;
+  addRecord(r: DeviceRecord): number;
+  addVideoQuality(v: Omit<VideoQuality, 'seq'>): number;
+  addSnapshot(s: Omit<Snapshot, 'seq'>): number;
+}
+
+export class EdgePipeline implements AdapterSink {
+  readonly normalizer: Normalizer;
+  readonly health: HealthModel;
+  private readonly records = new Map<string, DeviceRecord>();
+  private readonly protocolOf = new Map<string, string>();
+  private readonly readingsIn;
+  private readonly readingsBad;
+  private readonly adapterErrors;
+  private readonly normalizeProblems;
+  private readonly eventsOut;
+  private readonly lastProblemLog = new Map<string, number>();
+
+  constructor(
+    private readonly store: AcceptingStore,
+    private readonly log: Logger,
+    metrics: Registry,
+    private readonly edgeId: string,
+    now: () => number = Date.now,
+  ) {
+    this.normalizer = new Normalizer(now);
+    this.health = new HealthModel((t, h) => this.onHealthTransition(t, h), now);
+    this.readingsIn = metrics.counter('yiwang_edge_readings_in_total', 'Readings accepted into the durable buffer, by protocol');
+    this.readingsBad = metrics.counter('yiwang_edge_readings_bad_total', 'Readings accepted with quality BAD or UNCERTAIN, by protocol');
+    this.adapterErrors = metrics.counter('yiwang_edge_adapter_errors_total', 'Problems reported by protocol adapters (malformed payloads, exceptions, ...)');
+    this.normalizeProblems = metrics.counter('yiwang_edge_normalize_problems_total', 'Samples that could not be normalized, by device');
+    this.eventsOut = metrics.counter('yiwang_edge_events_total', 'Events accepted into the buffer, by kind');
+  }
+
+  /** Registers or replaces a device's record (and announces it upstream). */
+  putRecord(record: DeviceRecord, protocol: string): void {
+    this.protocolOf.set(record.id, protocol);
+    const prev = this.records.get(record.id);
+    const next = { ...record, edgeId: this.edgeId, runtimeStatus: prev?.runtimeStatus ?? record.runtimeStatus ?? 'unknown', lastSeen: prev?.lastSeen, statusReason: prev?.statusReason };
+    this.records.set(record.id, next);
+    this.store.addRecord({ ...next, updatedAt: Date.now() });
+  }
+
+  dropRecord(deviceId: string): void {
+    this.records.delete(deviceId);
+    this.protocolOf.delete(deviceId);
+    this.normalizer.removeDevice(deviceId);
+    this.health.untrack(deviceId);
+  }
+
+  getRecord(deviceId: string): DeviceRecord | undefined {
+    return this.records.get(deviceId);
+  }
+
+  allRecords(): DeviceRecord[] {
+    return [...this.records.values()];
+  }
+
+  samples(samples: PointSample[]): void {
+    const { readings, events, problems } = this.normalizer.normalize(samples);
+    for (const r of readings) {
+      this.store.addReading(r);
+      const protocol = this.protocolOf.get(r.deviceId) ?? 'unknown';
+      this.readingsIn.inc({ protocol });
+      if (r.quality) this.readingsBad.inc({ protocol });
+    }
+    for (const e of events) this.acceptEvent(e);
+    for (const p of problems) {
+      this.normalizeProblems.inc({ device: p.deviceId });
+      this.logThrottled(`norm:${p.deviceId}:${p.point}`, { deviceId: p.deviceId, point: p.point, reason: p.reason }, 'sample not normalized');
+    }
+  }
+
+  status(report: DeviceStatusReport): void {
+    this.health.report(report);
+  }
+
+  error(protocol: string, kind: string, detail: string, deviceId?: string): void {
+    this.adapterErrors.inc({ protocol, kind });
+    this.logThrottled(`err:${protocol}:${kind}:${deviceId ?? ''}`, { protocol, kind, deviceId, detail }, 'adapter problem');
+  }
+
+  record(deviceId: string, patch: Partial<DeviceRecord>): void {
+    const cur = this.records.get(deviceId);
+    if (!cur) return;
+    const merged: DeviceRecord = { ...cur, ...patch, camera: patch.camera ? { ...cur.camera, ...patch.camera } : cur.camera, id: cur.id };
+    if (JSON.stringify(merged) === JSON.stringify(cur)) return;
+    this.records.set(deviceId, merged);
+    this.store.addRecord({ ...merged, updatedAt: Date.now() });
+  }
+
+  event(e: Omit<SensingEvent, 'seq'>): void {
+    this.acceptEvent(e);
+  }
+
+  videoQuality(vq: Omit<VideoQuality, 'seq'>): void {
+    this.store.addVideoQuality(vq);
+  }
+
+  snapshot(s: Omit<Snapshot, 'seq'>): void {
+    this.store.addSnapshot(s);
+  }
+
+  private acceptEvent(e: Omit<SensingEvent, 'seq'>): void {
+    this.store.addEvent(e);
+    this.eventsOut.inc({ kind: e.kind });
+    this.log.info({ deviceId: e.deviceId, kind: e.kind, code: e.code, message: e.message }, 'event');
+  }
+
+  private onHealthTransition(t: HealthTransition, h: DeviceHealth): void {
+    const { state, ...event } = t;
+    this.acceptEvent(event);
+    const cur = this.records.get(t.deviceId);
+    if (!cur) return;
+    const next: DeviceRecord = { ...cur, runtimeStatus: state, lastSeen: h.lastSeen, statusReason: h.reason ? `${h.reason}${h.detail ? `: ${h.detail}` : ''}` : '' };
+    this.records.set(t.deviceId, next);
+    this.store.addRecord({ ...next, updatedAt: t.ts });
+  }
+
+  /** One log line per key per minute: a chatty broken device must not flood the SD card. */
+  private logThrottled(key: string, obj: object, msg: string): void {
+    const now = Date.now();
+    if ((this.lastProblemLog.get(key) ?? 0) > now - 60_000) return;
+    this.lastProblemLog.set(key, now);
+    this.log.warn(obj, msg);
+  }
+}

@@ -1,0 +1,107 @@
+// HJ 212-2017 adapter: the edge listens on TCP, environmental stations connect and push data.
+// Loaded by the edge with a dynamic import() when a device uses protocol hj212.
+import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, ProtocolAdapter } from '../adapter.js';
+import type { DeviceProfile } from '../../core/profiles.js';
+import { factorIndex } from './map.js';
+import { Hj212Server, PROTOCOL, type StationEntry } from './server.js';
+
+export interface Hj212Connection {
+  /** Station MN (设备唯一标识, up to 24 letters/digits). */
+  mn: string;
+  /** PW the station sends (access password). */
+  password: string;
+}
+
+export interface Hj212Settings {
+  host: string;
+  port: number;
+}
+
+export const DEFAULT_PORT = 9212;
+
+export function parseSettings(raw: Record<string, unknown> | undefined): Hj212Settings {
+  const s = raw ?? {};
+  const host = s.host ?? '0.0.0.0';
+  const port = s.port ?? DEFAULT_PORT;
+  if (typeof host !== 'string' || host === '') throw new Error('protocols.hj212.host: must be a host name or address');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error('protocols.hj212.port: must be an integer 0-65535');
+  }
+  return { host, port };
+}
+
+const MN_RE = /^[A-Za-z0-9]{1,24}$/;
+const PW_RE = /^[^;,=&\r\n]{1,32}$/;
+
+export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
+  readonly protocol = PROTOCOL;
+  private readonly settings: Hj212Settings;
+  private readonly byMn = new Map<string, StationEntry>();
+  private readonly mnOf = new Map<string, string>(); // device id → MN
+  private server: Hj212Server | undefined;
+  private port: number | undefined;
+  private resolveListening!: (port: number) => void;
+  /** Resolves with the bound TCP port once start() has bound it. */
+  readonly listening: Promise<number>;
+
+  constructor(options: AdapterOptions) {
+    this.settings = parseSettings(options.settings);
+    this.listening = new Promise((r) => (this.resolveListening = r));
+  }
+
+  /** Bound port(s); undefined before start(). */
+  ports(): { tcp?: number } {
+    return { tcp: this.port };
+  }
+
+  validateConnection(connection: unknown, profile: DeviceProfile): string[] {
+    const issues: string[] = [];
+    if (profile.protocol !== PROTOCOL) issues.push(`profile ${profile.id}: protocol is ${profile.protocol}, not hj212`);
+    if (typeof connection !== 'object' || connection === null) return [...issues, 'connection: must be an object with mn and password'];
+    const c = connection as Record<string, unknown>;
+    if (typeof c.mn !== 'string' || !MN_RE.test(c.mn)) issues.push('connection.mn: must be 1-24 letters or digits (the station MN)');
+    if (typeof c.password !== 'string' || !PW_RE.test(c.password)) {
+      issues.push('connection.password: must be 1-32 characters without ; , = & (the station PW)');
+    }
+    for (const k of Object.keys(c)) if (k !== 'mn' && k !== 'password') issues.push(`connection.${k}: unknown field`);
+    return issues;
+  }
+
+  async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
+    if (this.server) return;
+    this.server = new Hj212Server({ sink, log, station: (mn) => this.byMn.get(mn) });
+    this.port = await this.server.listen(this.settings.host, this.settings.port);
+    log.info({ protocol: PROTOCOL, host: this.settings.host, port: this.port }, 'hj212 listening');
+    this.resolveListening(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  async addDevice(device: DeviceBinding<Hj212Connection>): Promise<void> {
+    const issues = this.validateConnection(device.connection, device.profile);
+    if (issues.length) throw new Error(`device ${device.id}: ${issues.join('; ')}`);
+    const { mn, password } = device.connection;
+    const holder = this.byMn.get(mn);
+    if (holder && holder.id !== device.id) throw new Error(`device ${device.id}: MN ${mn} is already used by device ${holder.id}`);
+    const old = this.mnOf.get(device.id);
+    if (old !== undefined && old !== mn) this.byMn.delete(old);
+    this.byMn.set(mn, { id: device.id, password, factors: factorIndex(device.profile) });
+    this.mnOf.set(device.id, mn);
+  }
+
+  updateDevice(device: DeviceBinding<Hj212Connection>): Promise<void> {
+    return this.addDevice(device);
+  }
+
+  async removeDevice(deviceId: string): Promise<void> {
+    const mn = this.mnOf.get(deviceId);
+    if (mn !== undefined) this.byMn.delete(mn);
+    this.mnOf.delete(deviceId);
+  }
+}
+
+const factory: AdapterFactory = (options) => new Hj212Adapter(options) as unknown as ProtocolAdapter;
+export default factory;

@@ -1,0 +1,118 @@
+// The embedded broker (aedes) field devices publish to. Devices authenticate with user name + password
+// checked against scrypt hashes; they may publish (not to $SYS) and subscribe only to Sparkplug commands.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { AdapterLogger } from '../adapter.js';
+import { dummyHash, verifySecretAsync } from './auth.js';
+import type { LocalBrokerSettings } from './config.js';
+import { filterMatches } from './topics.js';
+
+/** Topics a field device may subscribe to: Sparkplug node/device commands and host STATE. */
+const SUBSCRIBE_ALLOWED = ['spBv1.0/+/NCMD/+', 'spBv1.0/+/DCMD/+/+', 'spBv1.0/STATE/+'];
+const BAD_USERNAME_OR_PASSWORD = 4;
+
+export interface LocalBrokerHooks {
+  /** A client's publication, after authorization. */
+  onPublish(topic: string, payload: Buffer, clientId: string): void;
+  /** A refused CONNECT (counted by the adapter; never carries the password). */
+  onAuthFailure(clientId: string, username: string | undefined, reason: string): void;
+}
+
+export class LocalBroker {
+  private aedes?: Aedes;
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly settings: LocalBrokerSettings,
+    private readonly hooks: LocalBrokerHooks,
+    private readonly log: AdapterLogger,
+  ) {}
+
+  /** The TCP port the broker listens on (the real one when configured with port 0). */
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? (a as AddressInfo).port : undefined;
+  }
+
+  async start(): Promise<void> {
+    const users = new Map(this.settings.users.map((u) => [u.username, u.passwordHash]));
+    const { allowAnonymous } = this.settings;
+    const aedes = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        const refuse = (reason: string) => {
+          this.hooks.onAuthFailure(client.id, username, reason);
+          const err = new Error(reason) as AuthenticateError;
+          err.returnCode = BAD_USERNAME_OR_PASSWORD;
+          done(err, false);
+        };
+        if (username === undefined && password === undefined) {
+          if (allowAnonymous) done(null, true);
+          else refuse('anonymous connections are not allowed');
+          return;
+        }
+        const stored = username === undefined ? undefined : users.get(username);
+        // Unknown users still cost one scrypt so response time does not reveal which names exist.
+        verifySecretAsync(password?.toString('utf8') ?? '', stored ?? dummyHash()).then(
+          (ok) => (ok && stored ? done(null, true) : refuse('bad user name or password')),
+          () => refuse('password check failed'),
+        );
+      },
+      authorizePublish: (client, packet, cb) => {
+        if (packet.topic.startsWith('$')) cb(new Error('$ topics are reserved for the broker'));
+        else cb(null);
+      },
+      authorizeSubscribe: (client, sub, cb) => {
+        if (SUBSCRIBE_ALLOWED.some((f) => filterMatches(f, sub.topic) && !/[+#]/.test(sub.topic))) cb(null, sub);
+        else {
+          this.log.debug({ clientId: client.id, topic: sub.topic }, 'mqtt local broker: subscription refused');
+          cb(new Error(`field devices may not subscribe to ${sub.topic}`));
+        }
+      },
+    });
+    aedes.on('publish', (packet, client: Client | null) => {
+      if (!client) return; // broker-internal ($SYS, our own NCMD)
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      this.hooks.onPublish(packet.topic, payload, client.id);
+    });
+    aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt local broker: client error'));
+    this.aedes = aedes;
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.settings.port, this.settings.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    if (!allowAnonymous && users.size === 0) this.log.warn({}, 'mqtt local broker: no users and anonymous off: no device can connect');
+    this.log.info({ host: this.settings.host, port: this.port, users: users.size, allowAnonymous }, 'mqtt local broker listening');
+  }
+
+  /** Publishes from the edge itself (Sparkplug rebirth commands). */
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    const aedes = this.aedes;
+    this.server = undefined;
+    this.aedes = undefined;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of this.sockets) s.destroy();
+      await closed;
+    }
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+  }
+}
