@@ -7,6 +7,7 @@ export interface FeedItem {
   device: string;
   metric?: string;
   site?: string;
+  scope: string; // the device's sharing scope column (",water,fire,") at ingest: who may see the item
   data: object;
 }
 

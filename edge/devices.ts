@@ -60,7 +60,7 @@ export class DeviceManager {
   private current = new Map<string, ConfiguredDevice>();
 
   constructor(
-    private readonly catalog: ProfileCatalog,
+    private catalog: ProfileCatalog,
     private readonly pipeline: EdgePipeline,
     private readonly log: Logger,
     private readonly dataDir: string,
@@ -85,6 +85,21 @@ export class DeviceManager {
       p.catch(() => this.loading.delete(protocol));
     }
     return p;
+  }
+
+  /**
+   * An adapter instance to validate connections with: the running one, or an unstarted one, so that
+   * `yiwang edge device add` can check a device without binding ports or connecting anywhere.
+   */
+  private async validator(protocol: ProtocolName): Promise<ProtocolAdapter> {
+    const running = this.adapters.get(protocol);
+    if (running) return running;
+    const mod = await ADAPTER_MODULES[protocol]();
+    return mod.default({ dataDir: join(this.dataDir, 'protocols', protocol), settings: this.settings?.[protocol] });
+  }
+
+  setCatalog(catalog: ProfileCatalog): void {
+    this.catalog = catalog;
   }
 
   loadedProtocols(): ProtocolName[] {
@@ -122,7 +137,7 @@ export class DeviceManager {
       for (const issue of validateRecord(record)) problems.push({ path: `${at}.${issue.path}`, message: issue.message });
       let adapter: ProtocolAdapter;
       try {
-        adapter = await this.adapter(profile.protocol);
+        adapter = await this.validator(profile.protocol);
       } catch (err) {
         problems.push({ path: `${at}.profile`, message: `cannot start the ${profile.protocol} adapter: ${(err as Error).message}` });
         continue;
@@ -157,7 +172,7 @@ export class DeviceManager {
       const binding: DeviceBinding = { id, profile: n.profile, connection: n.config.connection, record: n.record };
       const adapter = await this.adapter(n.profile.protocol);
       const sameProtocol = cur && cur.profile.protocol === n.profile.protocol;
-      if (sameProtocol && JSON.stringify(cur.config) === JSON.stringify(n.config) && cur.profile === n.profile) continue;
+      if (sameProtocol && JSON.stringify(cur.config) === JSON.stringify(n.config) && JSON.stringify(cur.profile) === JSON.stringify(n.profile)) continue;
       this.track(n);
       if (sameProtocol) {
         await adapter.updateDevice(binding);

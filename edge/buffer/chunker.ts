@@ -16,8 +16,6 @@ export interface EncodedChunk {
   items: number;
   readings: number;
   payload: Buffer;
-  /** JSON {deviceId: readings}; null when the chunk holds no readings. */
-  deviceCounts: string | null;
 }
 
 export interface ChunkLimits {
@@ -38,12 +36,10 @@ export class Chunker {
     let start = 0;
     while (start < readings.length) {
       w.pos = 0;
-      const counts = new Map<string, number>();
       let i = start;
       while (i < readings.length && i - start < maxItems && w.pos < maxBytes) {
         const r = readings[i]!;
         this.readingEncoder.write(w, r, seqs[i]!);
-        counts.set(r.deviceId, (counts.get(r.deviceId) ?? 0) + 1);
         i++;
       }
       out.push({
@@ -53,7 +49,6 @@ export class Chunker {
         items: i - start,
         readings: i - start,
         payload: w.take(),
-        deviceCounts: JSON.stringify(Object.fromEntries(counts)),
       });
       start = i;
     }
@@ -79,7 +74,6 @@ export class Chunker {
         items: i - start,
         readings: 0,
         payload: w.take(),
-        deviceCounts: null,
       });
       start = i;
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { DeviceRecord, SensingEvent, Snapshot, VideoQuality } from '../../schema/types.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { Chunker, type EncodedChunk, type PendingOther } from './chunker.js';
+import { countReadingsByDevice } from './chunk-scan.js';
 import { FillRate } from './fill-rate.js';
 import type { UnsequencedReading } from './proto-writer.js';
 import { createSchema, Priority } from './sqlite-schema.js';
@@ -98,7 +99,7 @@ interface DropRow {
   items: number;
   readings: number;
   bytes: number;
-  device_counts: string | null;
+  payload: Buffer;
 }
 
 /** Per-row overhead counted against maxBytes on top of the payload (row header, index entry, page slack). */
@@ -197,12 +198,12 @@ export class EdgeBuffer {
 
     this.stmts = {
       insert: this.db.prepare(
-        `INSERT INTO chunks(first_seq, last_seq, created_at, priority, items, readings, bytes, device_counts, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO chunks(first_seq, last_seq, created_at, priority, items, readings, bytes, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteById: this.db.prepare('DELETE FROM chunks WHERE id = ?'),
       oldestTelemetry: this.db.prepare(
-        `SELECT id, created_at, items, readings, bytes, device_counts FROM chunks WHERE priority = ${Priority.TELEMETRY} ORDER BY id LIMIT 16`,
+        `SELECT id, created_at, items, readings, bytes, payload FROM chunks WHERE priority = ${Priority.TELEMETRY} ORDER BY id LIMIT 4`,
       ),
       setMeta: this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       list: this.db.prepare(
@@ -385,17 +386,17 @@ export class EdgeBuffer {
     if (this.retentionMs !== undefined) this.dropExpired(now - this.retentionMs, ledger);
     const committed: CommittedChunk[] = [];
     for (const c of encoded) {
-      const bytes = c.payload.length + (c.deviceCounts?.length ?? 0) + ROW_OVERHEAD_BYTES;
+      const bytes = c.payload.length + ROW_OVERHEAD_BYTES;
       this.makeRoom(bytes, ledger);
       if (ledger.bytes + bytes > this.maxBytes && c.priority === Priority.TELEMETRY) {
         // Nothing older left to drop: the new telemetry itself is the oldest telemetry there is.
-        this.countDrop(ledger, { readings: c.readings, items: c.items, device_counts: c.deviceCounts });
+        this.countDrop(ledger, c);
         continue;
       }
       if (ledger.bytes + bytes > this.maxBytes) {
         this.log.warn({ bytes: ledger.bytes, maxBytes: this.maxBytes }, 'edge buffer: over its byte limit with events/records only (never dropped)');
       }
-      const res = this.stmts.insert.run(c.firstSeq, c.lastSeq, now, c.priority, c.items, c.readings, bytes, c.deviceCounts, c.payload);
+      const res = this.stmts.insert.run(c.firstSeq, c.lastSeq, now, c.priority, c.items, c.readings, bytes, c.payload);
       ledger.rows++;
       ledger.bytes += bytes;
       ledger.items += c.items;
@@ -449,14 +450,19 @@ export class EdgeBuffer {
     this.countDrop(ledger, row);
   }
 
-  private countDrop(ledger: Ledger, c: { readings: number; items: number; device_counts: string | null }): void {
+  /** Counts a dropped chunk; its readings are counted per device by scanning the payload. */
+  private countDrop(ledger: Ledger, c: { readings: number; items: number; payload: Buffer }): void {
     ledger.droppedChunks++;
     ledger.droppedReadings += c.readings;
     ledger.droppedOtherItems += c.items - c.readings;
-    if (c.device_counts) {
-      for (const [dev, n] of Object.entries(JSON.parse(c.device_counts) as Record<string, number>)) {
+    if (c.readings === 0) return;
+    try {
+      for (const [dev, n] of countReadingsByDevice(c.payload)) {
         ledger.droppedByDevice.set(dev, (ledger.droppedByDevice.get(dev) ?? 0) + n);
       }
+    } catch (err) {
+      // A corrupt payload must not stop the drop: its readings are still counted in droppedReadings.
+      this.log.error({ err: (err as Error).message }, 'edge buffer: could not count a dropped chunk per device');
     }
   }
 

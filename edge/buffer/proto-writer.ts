@@ -10,7 +10,10 @@ export type UnsequencedReading = Omit<Reading, 'seq'>;
 
 const ReadingType = messageType('Reading');
 
-const TWO_POW_31 = 2 ** 31;
+const TWO_POW_28 = 2 ** 28;
+const F64 = new Float64Array(1);
+// Protobuf doubles are little-endian; every platform Node runs on here is little-endian too.
+const F64_BYTES = new Uint8Array(F64.buffer);
 
 export function varintSize(v: number): number {
   if (v < 0x80) return 1;
@@ -47,24 +50,52 @@ export class ProtoWriter {
   varint(v: number): void {
     const buf = this.buf;
     let pos = this.pos;
-    if (v < TWO_POW_31) {
+    if (v >= TWO_POW_28) {
+      // Low 28 bits as four 7-bit groups with bit ops, then the rest (ms timestamps take this path).
+      let lo = v % TWO_POW_28;
+      let hi = (v - lo) / TWO_POW_28;
+      buf[pos++] = (lo & 127) | 128;
+      lo >>>= 7;
+      buf[pos++] = (lo & 127) | 128;
+      lo >>>= 7;
+      buf[pos++] = (lo & 127) | 128;
+      lo >>>= 7;
+      buf[pos++] = lo | 128;
+      while (hi > 127) {
+        buf[pos++] = (hi & 127) | 128;
+        hi >>>= 7;
+      }
+      buf[pos++] = hi;
+    } else {
       while (v > 127) {
         buf[pos++] = (v & 127) | 128;
         v >>>= 7;
       }
-    } else {
-      while (v > 127) {
-        buf[pos++] = (v % 128) | 128;
-        v = Math.floor(v / 128);
-      }
+      buf[pos++] = v;
     }
-    buf[pos++] = v;
     this.pos = pos;
   }
 
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    if (n < 48) {
+      // A byte loop beats TypedArray.set's call overhead for the short strings readings are made of.
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = 0; i < n; i++) buf[pos++] = b[i]!;
+      this.pos = pos;
+    } else {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+    }
+  }
+
+  double(v: number): void {
+    F64[0] = v;
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < 8; i++) buf[pos++] = F64_BYTES[i]!;
+    this.pos = pos;
   }
 
   /** Appends a length-delimited field holding already-encoded bytes. */
@@ -86,13 +117,18 @@ export class ProtoWriter {
 /** UTF-8 bytes of strings seen before; bounded so random strings cannot grow it without limit. */
 class Utf8Cache {
   private map = new Map<string, Buffer>();
+  private lastKey = '';
+  private lastBytes: Buffer = Buffer.alloc(0);
   get(s: string): Buffer {
+    if (s === this.lastKey) return this.lastBytes;
     let b = this.map.get(s);
     if (b === undefined) {
       if (this.map.size >= 50_000) this.map.clear();
       b = Buffer.from(s, 'utf8');
       this.map.set(s, b);
     }
+    this.lastKey = s;
+    this.lastBytes = b;
     return b;
   }
 }
@@ -103,7 +139,11 @@ const isVarintSafe = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
 
 /** Encodes readings as repeated Batch.readings fields into a ProtoWriter. */
 export class ReadingEncoder {
-  private strings = new Utf8Cache();
+  // One cache per field, so the last-seen shortcut hits for runs of the same metric/unit.
+  private devices = new Utf8Cache();
+  private metrics = new Utf8Cache();
+  private units = new Utf8Cache();
+  private reasons = new Utf8Cache();
 
   /** Appends one reading (with its seq) as a Batch field-5 entry. */
   write(w: ProtoWriter, r: UnsequencedReading, seq: number): void {
@@ -116,10 +156,10 @@ export class ReadingEncoder {
       w.lengthDelimited(BATCH_READINGS_TAG, ReadingType.encode(ReadingType.fromObject({ ...r, seq })).finish());
       return;
     }
-    const dev = r.deviceId ? this.strings.get(r.deviceId) : undefined;
-    const metric = r.metric ? this.strings.get(r.metric) : undefined;
-    const unit = r.unit ? this.strings.get(r.unit) : undefined;
-    const reason = r.qualityReason ? this.strings.get(r.qualityReason) : undefined;
+    const dev = r.deviceId ? this.devices.get(r.deviceId) : undefined;
+    const metric = r.metric ? this.metrics.get(r.metric) : undefined;
+    const unit = r.unit ? this.units.get(r.unit) : undefined;
+    const reason = r.qualityReason ? this.reasons.get(r.qualityReason) : undefined;
     let text: Buffer | undefined;
     let size = 0;
     if (dev) size += 1 + varintSize(dev.length) + dev.length;
@@ -161,8 +201,7 @@ export class ReadingEncoder {
     }
     if (valueKind === 1) {
       buf[w.pos++] = 0x19;
-      buf.writeDoubleLE(r.number as number, w.pos);
-      w.pos += 8;
+      w.double(r.number as number);
     } else if (valueKind === 2) {
       buf[w.pos++] = 0x20;
       buf[w.pos++] = r.boolean ? 1 : 0;

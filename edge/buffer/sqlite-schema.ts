@@ -25,8 +25,7 @@ export function createSchema(db: Database.Database): void {
       priority INTEGER NOT NULL,              -- 0 telemetry (droppable), 1 critical (kept)
       items INTEGER NOT NULL,
       readings INTEGER NOT NULL,
-      bytes INTEGER NOT NULL,                 -- payload length
-      device_counts TEXT,                     -- JSON {deviceId: readings} so a dropped chunk is counted without decoding it
+      bytes INTEGER NOT NULL,                 -- payload length + per-row estimate, counted against maxBytes
       parked_until INTEGER NOT NULL DEFAULT 0, -- ms; a chunk the collector rejected is not resent before this
       park_reason TEXT,
       payload BLOB NOT NULL                   -- protobuf Batch body (repeated item fields only)

@@ -103,5 +103,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   }
 }
 
+// The edge hands every adapter Record<string, unknown> connections and validates them through
+// validateConnection before addDevice, so the narrower connection type is safe to widen here.
 const factory: AdapterFactory = (options) => new Hj212Adapter(options) as unknown as ProtocolAdapter;
 export default factory;

@@ -105,15 +105,31 @@ export function planBlocks(points: readonly PlannedPoint[], opts: PlanOptions): 
 }
 
 /**
- * Halves a rejected block by its points (first half gets the extra point) and returns the two halves
- * and the cut that separates them; undefined when the block is a single address that cannot be split.
+ * Splits a rejected block in two and returns the halves and the cut that separates them; undefined
+ * when the block serves a single address and cannot be split. The cut goes at the widest stretch of
+ * unmapped registers the block read (the likely cause of an illegal-address rejection; ties go to the
+ * one nearest the middle); a block without such gaps (e.g. a device with a smaller request limit) is
+ * halved by address. Repeated rejections thus narrow a block down to single points.
  */
 export function splitBlock(block: Block): { halves: [Block, Block]; cut: string } | undefined {
   const sorted = [...block.points].sort((a, b) => a.address - b.address);
-  // Points sharing an address (bits of one register) must stay together: split between distinct addresses.
+  // Points sharing an address (bits of one register) stay together: cuts go between distinct addresses.
   const addresses = [...new Set(sorted.map((p) => p.address))];
   if (addresses.length < 2) return undefined;
-  const cutAddress = addresses[Math.ceil(addresses.length / 2)];
+  const middle = (addresses.length - 1) / 2;
+  let cutIndex = Math.ceil(addresses.length / 2);
+  let widest = 0;
+  let end = block.start;
+  addresses.forEach((address, i) => {
+    const gap = address - end;
+    const better = gap > widest || (gap === widest && gap > 0 && Math.abs(i - middle) < Math.abs(cutIndex - middle));
+    if (i > 0 && better) {
+      widest = gap;
+      cutIndex = i;
+    }
+    for (const p of sorted) if (p.address === address) end = Math.max(end, p.address + widthOf(p));
+  });
+  const cutAddress = addresses[cutIndex];
   if (cutAddress === undefined) return undefined;
   const first = sorted.filter((p) => p.address < cutAddress);
   const second = sorted.filter((p) => p.address >= cutAddress);

@@ -107,17 +107,24 @@ export interface SpPayloadInput {
   metrics: SpMetricInput[];
 }
 
+// 64-bit fields go to the writer as {low, high} words: exact whether or not protobufjs has Long enabled
+// (fromObject would route negative Int64 through Long or a double and lose it).
+function longBits(n: number | bigint): { low: number; high: number; unsigned: boolean } {
+  const b = BigInt.asUintN(64, BigInt(n));
+  return { low: Number(b & 0xffffffffn) | 0, high: Number(b >> 32n) | 0, unsigned: true };
+}
+
 /** Encodes a payload (used for rebirth commands, tests and simulators). */
 export function encodeSparkplugPayload(p: SpPayloadInput): Uint8Array {
   const metrics = p.metrics.map((m) => {
     const dt = DataType[m.datatype];
     const o: Record<string, unknown> = { datatype: dt };
     if (m.name !== undefined) o.name = m.name;
-    if (m.alias !== undefined) o.alias = m.alias;
-    if (m.timestamp !== undefined) o.timestamp = m.timestamp;
+    if (m.alias !== undefined) o.alias = longBits(m.alias);
+    if (m.timestamp !== undefined) o.timestamp = longBits(m.timestamp);
     if (m.value === null || m.value === undefined) o.isNull = true;
     else if (dt <= 3 || (dt >= 5 && dt <= 7)) o.intValue = Number(m.value) >>> 0; // signed: two's complement in uint32
-    else if (dt === 4 || dt === 8 || dt === 13) o.longValue = Number(m.value);
+    else if (dt === 4 || dt === 8 || dt === 13) o.longValue = longBits(Math.trunc(Number(m.value)));
     else if (dt === 9) o.floatValue = Number(m.value);
     else if (dt === 10) o.doubleValue = Number(m.value);
     else if (dt === 11) o.booleanValue = Boolean(m.value);
@@ -125,9 +132,9 @@ export function encodeSparkplugPayload(p: SpPayloadInput): Uint8Array {
     return o;
   });
   const payload: Record<string, unknown> = { metrics };
-  if (p.timestamp !== undefined) payload.timestamp = p.timestamp;
-  if (p.seq !== undefined) payload.seq = p.seq;
-  return PayloadType.encode(PayloadType.fromObject(payload)).finish();
+  if (p.timestamp !== undefined) payload.timestamp = longBits(p.timestamp);
+  if (p.seq !== undefined) payload.seq = longBits(p.seq);
+  return PayloadType.encode(payload).finish();
 }
 
 /** The shortest decimal that is the same float32 (21.3f decodes as 21.299999237...). */

@@ -21,6 +21,8 @@ export interface OpcuaConnection {
   securityPolicy?: SecurityPolicyName;
   username?: string;
   password?: string;
+  /** Name of an environment variable holding the password (keeps it out of the config file). */
+  passwordEnv?: string;
 }
 
 /** Connection with defaults applied (mode and policy always consistent). */
@@ -59,10 +61,10 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function validateConnection(connection: unknown, profile: DeviceProfile): string[] {
   const problems: string[] = [];
   if (!isRecord(connection)) return ['connection: must be an object with an endpoint'];
-  const known = new Set(['endpoint', 'securityMode', 'securityPolicy', 'username', 'password']);
+  const known = new Set(['endpoint', 'securityMode', 'securityPolicy', 'username', 'password', 'passwordEnv']);
   for (const k of Object.keys(connection)) if (!known.has(k)) problems.push(`connection.${k}: unknown field`);
 
-  const { endpoint, securityMode, securityPolicy, username, password } = connection;
+  const { endpoint, securityMode, securityPolicy, username, password, passwordEnv } = connection;
   if (typeof endpoint !== 'string' || !/^opc\.tcp:\/\/[^/:\s]+(:\d{1,5})?(\/\S*)?$/.test(endpoint)) {
     problems.push('connection.endpoint: must be an opc.tcp:// URL (opc.tcp://host:port/path)');
   } else {
@@ -85,7 +87,16 @@ export function validateConnection(connection: unknown, profile: DeviceProfile):
     problems.push('connection.username: must be a non-empty string');
   }
   if (password !== undefined && typeof password !== 'string') problems.push('connection.password: must be a string');
-  if ((username === undefined) !== (password === undefined)) {
+  if (passwordEnv !== undefined) {
+    if (typeof passwordEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) {
+      problems.push('connection.passwordEnv: must be an environment variable name');
+    } else if (process.env[passwordEnv] === undefined) {
+      problems.push(`connection.passwordEnv: environment variable ${passwordEnv} is not set`);
+    }
+    if (password !== undefined) problems.push('connection.passwordEnv: give password or passwordEnv, not both');
+  }
+  const hasPassword = password !== undefined || passwordEnv !== undefined;
+  if ((username === undefined) !== !hasPassword) {
     problems.push('connection.username/password: give both or neither');
   }
 
@@ -106,7 +117,7 @@ export function validateConnection(connection: unknown, profile: DeviceProfile):
 /** Why a NodeId string cannot be parsed, or undefined when it is fine ("ns=1;s=WQ.pH", "i=2258", ...). */
 export function nodeIdProblem(nodeId: string): string | undefined {
   try {
-    resolveNodeId(nodeId);
+    if (resolveNodeId(nodeId).isEmpty()) return `"${nodeId}" is the null NodeId`;
     return undefined;
   } catch (err) {
     return `"${nodeId}" is not a valid NodeId (${(err as Error).message.split('\n')[0]})`;
@@ -119,7 +130,8 @@ export function resolveConnection(c: OpcuaConnection): ResolvedConnection {
   let securityPolicy: SecurityPolicyName = c.securityPolicy ?? 'None';
   if (c.securityMode === undefined && securityPolicy !== 'None') securityMode = 'SignAndEncrypt';
   if (securityMode !== 'None' && c.securityPolicy === undefined) securityPolicy = 'Basic256Sha256';
-  return { endpoint: c.endpoint, securityMode, securityPolicy, username: c.username, password: c.password };
+  const password = c.passwordEnv !== undefined ? process.env[c.passwordEnv] : c.password;
+  return { endpoint: c.endpoint, securityMode, securityPolicy, username: c.username, password };
 }
 
 export function parseSettings(settings: Record<string, unknown> | undefined): OpcuaSettings {

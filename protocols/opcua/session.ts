@@ -37,11 +37,11 @@ export interface SessionDeps {
 
 /** Connection failure → health reason. Security/identity rejections are auth failures. */
 export function classifyError(err: unknown): { reason: HealthReason; detail: string } {
-  const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.slice(0, 300) ?? '';
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').slice(0, 400);
   const auth = /Bad(UserAccessDenied|IdentityToken|Certificate|SecurityPolicyRejected|SecurityModeRejected|SecurityChecksFailed|UserSignatureInvalid)/;
   if (auth.test(detail)) return { reason: 'auth_failure', detail };
   if (/timed? ?out|ETIMEDOUT|BadTimeout|BadRequestTimeout/i.test(detail)) return { reason: 'timeout', detail };
-  if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|socket|closed|BadConnection|BadServerNotConnected|BadNotConnected|BadSecureChannelClosed|BadTcp/i.test(detail)) {
+  if (/cannot be established|has been aborted|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|socket|closed|BadConnection|BadServerNotConnected|BadNotConnected|BadSecureChannelClosed|BadTcp/i.test(detail)) {
     return { reason: 'unreachable', detail };
   }
   return { reason: 'protocol_error', detail };
@@ -172,6 +172,8 @@ export class DeviceSession {
       const { reason, detail } = classifyError(err);
       this.reportFailure(reason, detail);
       await this.teardown();
+      // Retrying rejected credentials quickly can lock the account on the server: wait the longest delay.
+      if (reason === 'auth_failure') this.attempt = Math.max(this.attempt, 20);
       this.scheduleReconnect();
     }
   }

@@ -131,7 +131,8 @@ export function confirmation(
   now: number,
   end: number = ESC,
 ): Buffer {
-  return encodeFrame({ ...to, up: false, body: serialTimeBody(to.mode, serial, now), end });
+  const { mode, centre, station, password, fn } = to; // never copy a SYN packet count into the answer
+  return encodeFrame({ mode, centre, station, password, fn, up: false, body: serialTimeBody(mode, serial, now), end });
 }
 
 /** A complete uplink frame (single packet, ETX). */

@@ -109,30 +109,44 @@ describe('opcua adapter', () => {
   });
 
   it('applies absolute and percent deadbands on the server (a point without deadband on the same node sees every change)', async () => {
-    sim.setValue('Conductivity', 400);
+    sim.setValue('Conductivity', 0.4); // mS/cm
     sim.setValue('DissolvedOxygen', 8); // EURange 0..20: 5 % = 1.0 mg/L
     const { adapter, sink } = await startAdapter();
     await adapter.addDevice({
       id: 'wq-db',
       connection: { endpoint: sim.endpoint },
       profile: profile([
-        point('cond', 'Conductivity', { deadband: { type: 'absolute', value: 10 } }),
+        point('cond', 'Conductivity', { deadband: { type: 'absolute', value: 0.01 } }),
         point('cond_all', 'Conductivity'),
         point('do', 'DissolvedOxygen', { deadband: { type: 'percent', value: 5 } }),
         point('do_all', 'DissolvedOxygen'),
       ]),
     });
     const has = (p: string, v: number) => (s: RecordingSink) => s.samplesOf('wq-db', p).some((x) => x.value === v);
-    await sink.waitFor((s) => has('cond', 400)(s) && has('do', 8)(s), 'initial values');
-    for (const [cond, dox] of [[405, 8.5], [409, 8.8], [425, 9.2]] as const) {
+    await sink.waitFor((s) => has('cond', 0.4)(s) && has('do', 8)(s), 'initial values');
+    for (const [cond, dox] of [[0.405, 8.5], [0.409, 8.8], [0.425, 9.2]] as const) {
       sim.setValue('Conductivity', cond);
       sim.setValue('DissolvedOxygen', dox);
       await sink.waitFor((s) => has('cond_all', cond)(s) && has('do_all', dox)(s), `unfiltered ${cond}/${dox}`);
     }
-    await sink.waitFor((s) => has('cond', 425)(s) && has('do', 9.2)(s), 'changes beyond the deadbands');
-    expect(sink.samplesOf('wq-db', 'cond').map((x) => x.value)).toEqual([400, 425]);
+    await sink.waitFor((s) => has('cond', 0.425)(s) && has('do', 9.2)(s), 'changes beyond the deadbands');
+    expect(sink.samplesOf('wq-db', 'cond').map((x) => x.value)).toEqual([0.4, 0.425]);
     expect(sink.samplesOf('wq-db', 'do').map((x) => x.value)).toEqual([8, 9.2]);
     expect(sink.errorLog.filter((e) => e.kind === 'deadband_rejected')).toEqual([]);
+  });
+
+  it('falls back to no filter (and counts deadband_rejected) when the server refuses a percent deadband', async () => {
+    sim.setValue('SampleCount', 41); // a plain Int64 variable: no EURange, so no percent deadband
+    const { adapter, sink } = await startAdapter();
+    await adapter.addDevice({
+      id: 'wq-nodb',
+      connection: { endpoint: sim.endpoint },
+      profile: profile([point('count', 'SampleCount', { deadband: { type: 'percent', value: 10 } })]),
+    });
+    await sink.waitFor((s) => s.samplesOf('wq-nodb', 'count').some((x) => x.value === 41), 'value without the filter');
+    const rejected = sink.errorLog.find((e) => e.kind === 'deadband_rejected');
+    expect(rejected).toMatchObject({ protocol: 'opcua', deviceId: 'wq-nodb' });
+    expect(rejected?.detail).toMatch(/count \(ns=1;s=WQ.SampleCount\): deadband percent rejected: Bad/);
   });
 
   it('reports an unknown node id as a bad point (and a bad_node error) while the other points keep working', async () => {
@@ -161,6 +175,7 @@ describe('opcua adapter', () => {
     });
     await sink.waitFor((s) => s.statusLog.some((r) => r.deviceId === 'wq-auth' && !r.ok), 'failure status');
     expect(sink.statusLog.find((r) => r.deviceId === 'wq-auth')).toMatchObject({ ok: false, reason: 'auth_failure' });
+    expect(sink.statusLog.find((r) => r.deviceId === 'wq-auth')?.detail).toMatch(/Bad(UserAccessDenied|IdentityToken)/);
     expect(sink.samplesOf('wq-auth')).toEqual([]);
     expect(log.text()).not.toContain(wrong);
     expect(JSON.stringify(sink.statusLog)).not.toContain(wrong);
@@ -185,7 +200,9 @@ describe('opcua adapter', () => {
     const { adapter, sink } = await startAdapter();
     await adapter.addDevice({ id: 'wq-down', connection: { endpoint: `opc.tcp://127.0.0.1:${port}/x` }, profile: profile([point('ph', 'pH')]) });
     await sink.waitFor((s) => s.statusLog.filter((r) => r.deviceId === 'wq-down').length >= 2, 'two failed attempts');
-    expect(sink.statusLog.filter((r) => r.deviceId === 'wq-down').every((r) => !r.ok && r.reason === 'unreachable')).toBe(true);
+    const reports = sink.statusLog.filter((r) => r.deviceId === 'wq-down');
+    expect(reports.map((r) => [r.ok, r.reason])).toEqual(reports.map(() => [false, 'unreachable']));
+    expect(reports[0]?.detail).toContain('ECONNREFUSED');
   });
 
   it('rejects an invalid connection with precise messages', async () => {
@@ -198,7 +215,7 @@ describe('opcua adapter', () => {
 
   it('reconnects after the server restarts on the same port and re-creates the subscription', async () => {
     sim.setValue('pH', 7.0);
-    const { adapter, sink } = await startAdapter();
+    const { adapter, sink, log } = await startAdapter();
     await adapter.addDevice({ id: 'wq-re', connection: { endpoint: sim.endpoint }, profile: profile([point('ph', 'pH')]) });
     await sink.waitFor((s) => s.samplesOf('wq-re', 'ph').some((x) => x.value === 7.0), 'value before restart');
 
@@ -219,6 +236,7 @@ describe('opcua adapter', () => {
     expect(okAfter.length).toBeGreaterThan(0);
     sim.setValue('pH', 8.5);
     await sink.waitFor((s) => s.samplesOf('wq-re', 'ph').some((x) => x.value === 8.5), 'later change via the new subscription');
+    expect(log.lines.filter((l) => l.msg === 'opcua session established')).toHaveLength(2);
     console.log(`opcua reconnect: loss detected in ${(lossReport?.ts ?? 0) - stoppedAt} ms, data again ${recoveredAt - restartedAt} ms after restart`);
   });
 });

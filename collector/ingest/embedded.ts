@@ -1,0 +1,150 @@
+// Embedded MQTT broker (aedes): authenticates edges with their hashed credentials, lets each edge publish
+// only on its own batch/status topics and subscribe only to its own ack topic, and feeds the pipeline.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from '../../core/log.js';
+import { encodeAck } from '../../schema/codec.js';
+import { parseUplinkTopic, topics } from '../../schema/topics.js';
+import type { Ack } from '../../schema/types.js';
+import { verifySecret } from '../auth/secrets.js';
+import type { EmbeddedMqtt } from '../config.js';
+import type { CollectorMetrics } from '../metrics.js';
+import type { Store } from '../store/index.js';
+import type { IngestPipeline } from './pipeline.js';
+
+export interface EmbeddedBroker {
+  port: number;
+  broker: Aedes;
+  connectedEdges(): string[];
+  close(): Promise<void>;
+}
+
+const authError = (message: string, code: number): AuthenticateError => Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+
+export async function startEmbeddedBroker(
+  cfg: EmbeddedMqtt,
+  store: Store,
+  pipeline: IngestPipeline,
+  metrics: CollectorMetrics,
+  log: Logger,
+): Promise<EmbeddedBroker> {
+  const edgeOf = new WeakMap<Client, string>();
+  // Successful verifications, so reconnect storms do not cost a scrypt each: edge -> sha256(hash + password).
+  const verified = new Map<string, string>();
+  const broker = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000 });
+
+  broker.authenticate = (client, username, password, done) => {
+    const edgeId = username ?? '';
+    const edge = edgeId ? store.edges.get(edgeId) : undefined;
+    if (!edge || !password) {
+      metrics.authFailures.inc({ reason: edge ? 'no_password' : 'unknown_edge' });
+      log.warn({ edgeId, clientId: client.id }, 'mqtt connect refused: unknown edge or no password');
+      return done(authError('bad username or password', 4), null);
+    }
+    const secret = password.toString('utf8');
+    const fingerprint = createHash('sha256').update(edge.password_hash).update('\u0000').update(secret).digest('hex');
+    const accept = () => {
+      edgeOf.set(client, edgeId);
+      done(null, true);
+    };
+    if (verified.get(edgeId) === fingerprint) return accept();
+    verifySecret(secret, edge.password_hash).then((ok) => {
+      if (!ok) {
+        metrics.authFailures.inc({ reason: 'bad_password' });
+        log.warn({ edgeId, clientId: client.id }, 'mqtt connect refused: wrong password');
+        return done(authError('bad username or password', 4), null);
+      }
+      verified.set(edgeId, fingerprint);
+      accept();
+    }, () => done(authError('server unavailable', 3), null));
+  };
+
+  broker.authorizePublish = (client, packet, done) => {
+    const edgeId = client ? edgeOf.get(client) : undefined;
+    const t = parseUplinkTopic(packet.topic);
+    if (edgeId && t && t.edgeId === edgeId && (t.kind === 'batch' || t.kind === 'status')) return done(null);
+    metrics.authFailures.inc({ reason: 'publish_denied' });
+    log.warn({ edgeId, topic: packet.topic }, 'mqtt publish refused: not this edge\'s batch/status topic');
+    done(new Error(`publish to ${packet.topic} not allowed`));
+  };
+
+  broker.authorizeSubscribe = (client, sub, done) => {
+    const edgeId = edgeOf.get(client);
+    if (edgeId && sub.topic === topics.ack(edgeId)) return done(null, sub);
+    metrics.authFailures.inc({ reason: 'subscribe_denied' });
+    log.warn({ edgeId, topic: sub.topic }, 'mqtt subscribe refused: only the edge\'s own ack topic is allowed');
+    done(null, null); // negative SUBACK; the connection stays up
+  };
+
+  broker.published = (packet, client, done) => {
+    const edgeId = client ? edgeOf.get(client) : undefined;
+    const t = edgeId ? parseUplinkTopic(packet.topic) : undefined;
+    if (!edgeId || !t || t.edgeId !== edgeId) return done();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (t.kind === 'batch') {
+      // Delaying done() keeps aedes from reading this client's socket: that is the backpressure.
+      pipeline.offer(edgeId, payload).then(() => done(), () => done());
+      return;
+    }
+    if (t.kind === 'status') pipeline.status(edgeId, payload);
+    done();
+  };
+
+  broker.on('clientReady', (client) => {
+    const edgeId = edgeOf.get(client);
+    if (edgeId) store.edges.setConnected(edgeId, true, Date.now());
+  });
+  broker.on('clientDisconnect', (client) => {
+    const edgeId = edgeOf.get(client);
+    if (edgeId) store.edges.setConnected(edgeId, false, Date.now());
+  });
+
+  pipeline.publishAck = (edgeId: string, ack: Ack) => {
+    broker.publish(
+      { cmd: 'publish', topic: topics.ack(edgeId), payload: Buffer.from(encodeAck(ack)), qos: 1, retain: false, dup: false },
+      (err) => err && log.warn({ edgeId, err: err.message }, 'ack publish failed'),
+    );
+  };
+
+  const handler = (socket: net.Socket) => broker.handle(socket);
+  const server = cfg.tls
+    ? tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) }, handler)
+    : net.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, tls: !!cfg.tls }, 'embedded mqtt broker listening');
+
+  return {
+    port,
+    broker,
+    connectedEdges: () => {
+      const out: string[] = [];
+      // aedes keeps connected clients in broker.clients (not in its typings)
+      const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+      for (const c of Object.values(clients)) {
+        const e = edgeOf.get(c);
+        if (e) out.push(e);
+      }
+      return out;
+    },
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Drop live connections so close() returns promptly.
+        const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+        for (const c of Object.values(clients)) c.close();
+      });
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}

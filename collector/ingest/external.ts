@@ -1,0 +1,64 @@
+// External broker mode (Mosquitto, EMQX): the collector is one MQTT client consuming every edge's batches,
+// optionally through a shared subscription so several collectors split the load. Edge authentication and
+// topic ACLs are the broker's job here; the collector still checks edge ids and device ownership.
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../../core/log.js';
+import { encodeAck } from '../../schema/codec.js';
+import { parseUplinkTopic, topics } from '../../schema/topics.js';
+import type { ExternalMqtt } from '../config.js';
+import type { IngestPipeline } from './pipeline.js';
+
+export interface ExternalConsumer {
+  client: MqttClient;
+  close(): Promise<void>;
+}
+
+export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestPipeline, log: Logger): Promise<ExternalConsumer> {
+  const client = mqtt.connect(cfg.url, {
+    clientId: cfg.clientId ?? `yiwang-collector-${randomBytes(4).toString('hex')}`,
+    username: cfg.username,
+    password: cfg.password,
+    ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
+    clean: true,
+    reconnectPeriod: 2000,
+    protocolVersion: 4,
+  });
+  // handleMessage's callback gates the next incoming message: admission control against the broker.
+  client.handleMessage = (packet, callback) => {
+    const t = parseUplinkTopic(packet.topic);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (!t) return callback();
+    if (t.kind === 'batch') {
+      pipeline.offer(t.edgeId, payload).then(() => callback(), () => callback());
+      return;
+    }
+    if (t.kind === 'status') pipeline.status(t.edgeId, payload);
+    callback();
+  };
+  pipeline.publishAck = (edgeId, ack) => {
+    client.publish(topics.ack(edgeId), Buffer.from(encodeAck(ack)), { qos: 1 }, (err) => {
+      if (err) log.warn({ edgeId, err: err.message }, 'ack publish failed');
+    });
+  };
+  const batchTopic = cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${topics.allBatches}` : topics.allBatches;
+  client.on('connect', () => {
+    client.subscribe({ [batchTopic]: { qos: 1 }, [topics.allStatus]: { qos: 1 } }, (err) => {
+      if (err) log.error({ err: err.message }, 'subscribe failed');
+      else log.info({ url: cfg.url, batchTopic }, 'consuming batches from external broker');
+    });
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'external broker error'));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`cannot connect to ${cfg.url} within 10 s`)), 10_000);
+    client.once('connect', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  }).catch(async (err) => {
+    await client.endAsync(true);
+    throw err;
+  });
+  return { client, close: () => client.endAsync() };
+}

@@ -1,0 +1,174 @@
+// The ingest pipeline shared by the embedded broker and the external-broker consumer:
+// validate -> bounded queue -> group commit (one transaction) -> acks, feed and metrics.
+// Admission control: offer() resolves only while the queue has room, so transports pause reading
+// from their sockets instead of buffering when storage falls behind.
+import type { Logger } from '../../core/log.js';
+import { decodeEdgeStatus } from '../../schema/codec.js';
+import type { Ack } from '../../schema/types.js';
+import type { CollectorConfig } from '../config.js';
+import type { Feed } from '../feed.js';
+import type { CollectorMetrics } from '../metrics.js';
+import type { Store } from '../store/index.js';
+import { commitJobs, type IngestJob } from './commit.js';
+import { BatchRejection, decodeAndValidate } from './validate.js';
+
+export type AckPublisher = (edgeId: string, ack: Ack) => void;
+
+const MAX_ITEMS_PER_COMMIT = 200_000;
+const MAX_COMMIT_ATTEMPTS = 3;
+
+export class IngestPipeline {
+  private queue: IngestJob[] = [];
+  private queuedItems = 0;
+  private waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private committing = false;
+  private attempts = 0;
+  private idleWaiters: (() => void)[] = [];
+  publishAck: AckPublisher = () => undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly cfg: CollectorConfig['ingest'],
+    private readonly metrics: CollectorMetrics,
+    private readonly feed: Feed,
+    private readonly log: Logger,
+    private readonly influx: boolean,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Takes one batch payload published on edge `edgeId`'s batch topic. Malformed batches are rejected at
+   * once (a rejected Ack); good ones are queued. Resolves when the transport may read the next message.
+   */
+  offer(edgeId: string, payload: Buffer, receivedAt = Date.now()): Promise<void> {
+    let batch;
+    try {
+      batch = decodeAndValidate(payload, edgeId, this.cfg, receivedAt);
+    } catch (err) {
+      const reason = err instanceof BatchRejection ? err.reason : 'internal';
+      this.metrics.rejected.inc({ reason });
+      this.metrics.batchesIn.inc({ outcome: 'rejected' });
+      this.log.warn({ edgeId, reason, detail: (err as Error).message, bytes: payload.length }, 'batch rejected');
+      this.publishAck(edgeId, { edgeId, batchId: 0, rejected: true, error: `${reason}: ${(err as Error).message}` });
+      return Promise.resolve();
+    }
+    const items = (batch.readings?.length ?? 0) + (batch.events?.length ?? 0) + (batch.records?.length ?? 0) + 1;
+    this.queue.push({ edgeId, batch, receivedAt });
+    this.queuedItems += items;
+    this.kick();
+    if (this.queue.length < this.cfg.maxQueue) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Edge status messages (retained; the offline one is the edge's last will). */
+  status(edgeId: string, payload: Buffer): void {
+    try {
+      const s = decodeEdgeStatus(payload);
+      if (s.edgeId && s.edgeId !== edgeId) throw new Error(`status edge_id "${s.edgeId}" does not match topic edge "${edgeId}"`);
+      // Ordered by arrival, not by the payload's ts: a last will carries the ts of the connect it was set at.
+      this.store.edges.setConnected(edgeId, s.online, Date.now(), s.version);
+    } catch (err) {
+      this.metrics.rejected.inc({ reason: 'bad_status' });
+      this.log.warn({ edgeId, detail: (err as Error).message }, 'status message rejected');
+    }
+  }
+
+  private kick(): void {
+    if (this.timer || this.committing) return;
+    const soon = this.queuedItems >= MAX_ITEMS_PER_COMMIT / 4 ? 0 : this.cfg.commitIntervalMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.commitNow();
+    }, soon);
+  }
+
+  private commitNow(): void {
+    if (!this.queue.length) return this.notifyIdle();
+    this.committing = true;
+    let items = 0;
+    let n = 0;
+    while (n < this.queue.length && (n === 0 || items < MAX_ITEMS_PER_COMMIT)) {
+      const b = this.queue[n]!.batch;
+      items += (b.readings?.length ?? 0) + (b.events?.length ?? 0) + (b.records?.length ?? 0) + 1;
+      n++;
+    }
+    const jobs = this.queue.slice(0, n);
+    let result;
+    try {
+      result = commitJobs(this.store, jobs, { unknownDevices: this.cfg.unknownDevices, influx: this.influx, feed: true });
+    } catch (err) {
+      this.attempts++;
+      this.log.error({ err: (err as Error).message, batches: jobs.length, attempt: this.attempts }, 'ingest commit failed');
+      if (this.attempts >= MAX_COMMIT_ATTEMPTS) {
+        // Drop without acking: the edges keep the data and redeliver it.
+        this.queue.splice(0, n);
+        this.queuedItems -= items;
+        this.attempts = 0;
+        this.metrics.batchesIn.inc({ outcome: 'failed' }, n);
+        this.releaseWaiters();
+      }
+      this.committing = false;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.commitNow();
+      }, 200);
+      return;
+    }
+    this.attempts = 0;
+    this.queue.splice(0, n);
+    this.queuedItems -= items;
+    this.metrics.commits.inc();
+    const now = Date.now();
+    for (const o of result.outcomes) {
+      this.publishAck(o.job.edgeId, o.ack);
+      this.metrics.ackLatency.observe((now - o.job.receivedAt) / 1000);
+      this.metrics.batchesIn.inc({ outcome: o.duplicate ? 'duplicate' : 'stored' });
+      if (o.stored.readings) this.metrics.readingsIn.inc({}, o.stored.readings);
+      if (o.stored.events) this.metrics.eventsIn.inc({}, o.stored.events);
+      if (o.dedupItems) this.metrics.dedupHits.inc({}, o.dedupItems);
+      for (const [reason, count] of o.refused) this.metrics.refusedItems.inc({ reason }, count);
+      if (o.refused.size) this.log.warn({ edgeId: o.job.edgeId, batchId: o.job.batch.batchId, refused: Object.fromEntries(o.refused), detail: o.refusedDetail }, 'items refused');
+    }
+    this.metrics.pointsWritten.inc({}, this.store.writer.written);
+    this.store.writer.written = 0;
+    this.feed.push(result.feed);
+    this.committing = false;
+    this.releaseWaiters();
+    if (this.queue.length) this.kick();
+    else this.notifyIdle();
+  }
+
+  private releaseWaiters(): void {
+    while (this.waiters.length && this.queue.length < this.cfg.maxQueue) this.waiters.shift()!();
+  }
+
+  private notifyIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves once everything queued has been committed (or given up). */
+  drain(): Promise<void> {
+    if (!this.queue.length && !this.committing) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.releaseAll();
+  }
+
+  private releaseAll(): void {
+    for (const w of this.waiters.splice(0)) w();
+    this.notifyIdle();
+  }
+}

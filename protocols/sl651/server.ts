@@ -1,0 +1,217 @@
+// SL 651 listeners: TCP (one session per connection) and UDP (one session per peer address).
+// A session frames bytes, checks station/password/centre, reassembles SYN multi-packet reports,
+// delivers samples and status, and confirms reports (M2 mode) when configured to.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { AdapterLogger, AdapterSink } from '../adapter.js';
+import { confirmation } from './encode.js';
+import { hexId } from './elements.js';
+import { EOT, ESC, ETB, Sl651Framer, type Sl651Frame } from './framer.js';
+import { mapMessage } from './map.js';
+import { FN, REPORT_FNS, Sl651ParseError, parseBody } from './parse.js';
+
+export const PROTOCOL = 'sl651';
+
+export interface StationEntry {
+  id: string;
+  password?: string; // 4 upper-case hex digits
+  centre?: number;
+  elements: Map<string, string[]>;
+}
+
+export interface SessionContext {
+  sink: AdapterSink;
+  log: AdapterLogger;
+  station(address: string): StationEntry | undefined;
+  /** Confirm every report (M2). */
+  confirm: boolean;
+  /** End character of confirmations: ESC keeps the station online, EOT lets it hang up. */
+  confirmEnd: typeof ESC | typeof EOT;
+}
+
+interface Reassembly {
+  total: number;
+  parts: (Buffer | undefined)[];
+  first: Sl651Frame;
+  startedAt: number;
+}
+
+const REASSEMBLY_TIMEOUT_MS = 5 * 60_000;
+
+export class Sl651Session {
+  private readonly framer = new Sl651Framer();
+  private deviceId: string | undefined;
+  private readonly multi = new Map<string, Reassembly>(); // station:fn → parts
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly write: (data: Buffer) => void,
+    readonly remote = '',
+  ) {}
+
+  onData(chunk: Uint8Array): void {
+    for (const ev of this.framer.push(chunk)) {
+      if (ev.ok) this.onFrame(ev.frame);
+      else this.reject(ev.kind, ev.detail, this.deviceId);
+    }
+  }
+
+  private onFrame(f: Sl651Frame): void {
+    const { sink, log } = this.ctx;
+    if (!f.up) return this.reject('wrong_direction', `downlink frame (direction 1000) from station ${f.station}`, this.deviceId);
+    const station = this.ctx.station(f.station);
+    if (!station) {
+      log.warn({ protocol: PROTOCOL, remote: this.remote, station: f.station, fn: hexId(f.fn) }, 'sl651 frame refused: unknown station');
+      sink.error(PROTOCOL, 'unknown_station', `station ${f.station} is not registered`);
+      return;
+    }
+    if (station.password !== undefined && f.password !== station.password) {
+      log.warn({ protocol: PROTOCOL, remote: this.remote, deviceId: station.id, station: f.station }, 'sl651 frame refused: wrong password');
+      sink.error(PROTOCOL, 'auth_failure', `wrong password for station ${f.station}`, station.id);
+      sink.status({ deviceId: station.id, ok: false, reason: 'auth_failure', detail: 'SL 651 password does not match the device record', ts: Date.now() });
+      return;
+    }
+    if (station.centre !== undefined && f.centre !== station.centre) {
+      return this.reject('wrong_centre', `frame addressed to centre ${hexId(f.centre)}, expected ${hexId(station.centre)}`, station.id);
+    }
+    this.deviceId = station.id;
+    let body = f.body;
+    if (f.packet) {
+      const whole = this.reassemble(f, station.id);
+      if (!whole) return;
+      body = whole;
+    }
+    let msg;
+    try {
+      msg = parseBody(f.fn, body, f.mode);
+    } catch (err) {
+      if (!(err instanceof Sl651ParseError)) throw err;
+      return this.reject(err.kind, `fn ${hexId(f.fn)}: ${err.message}`, station.id);
+    }
+    const samples = mapMessage(msg, station.id, station.elements);
+    if (samples.length) sink.samples(samples);
+    sink.status({ deviceId: station.id, ok: true, ts: Date.now() });
+    if (this.ctx.confirm && REPORT_FNS.has(f.fn) && f.fn !== FN.REALTIME_QUERY) {
+      this.write(confirmation(f, msg.serial, Date.now(), this.ctx.confirmEnd));
+    }
+    log.debug({ protocol: PROTOCOL, deviceId: station.id, fn: hexId(f.fn), serial: msg.serial, samples: samples.length }, 'sl651 frame');
+  }
+
+  /** Collects SYN packets; returns the joined body when all have arrived. */
+  private reassemble(f: Sl651Frame, deviceId: string): Buffer | undefined {
+    const p = f.packet as NonNullable<Sl651Frame['packet']>;
+    if (p.total < 1 || p.seq < 1 || p.seq > p.total) {
+      this.reject('malformed', `packet ${p.seq} of ${p.total} is out of range`, deviceId);
+      return undefined;
+    }
+    const key = `${f.station}:${f.fn}`;
+    let r = this.multi.get(key);
+    const now = Date.now();
+    if (!r || r.total !== p.total || p.seq === 1 || now - r.startedAt > REASSEMBLY_TIMEOUT_MS) {
+      r = { total: p.total, parts: new Array(p.total).fill(undefined), first: f, startedAt: now };
+      this.multi.set(key, r);
+    }
+    r.parts[p.seq - 1] = f.body;
+    if (f.end === ETB && p.seq < p.total) return undefined; // more to come
+    const missing = r.parts.flatMap((x, i) => (x ? [] : [i + 1]));
+    this.multi.delete(key);
+    if (missing.length) {
+      this.reject('incomplete_multipacket', `fn ${hexId(f.fn)}: packets ${missing.join(',')} of ${p.total} missing`, deviceId);
+      return undefined;
+    }
+    return Buffer.concat(r.parts as Buffer[]);
+  }
+
+  private reject(kind: string, detail: string, deviceId: string | undefined): void {
+    this.ctx.log.warn({ protocol: PROTOCOL, remote: this.remote, deviceId, kind, detail }, 'sl651 frame rejected');
+    this.ctx.sink.error(PROTOCOL, kind, detail, deviceId);
+  }
+}
+
+/** Runs a session safely: a decoding bug is counted, never thrown into the socket's event loop. */
+function guarded(ctx: SessionContext, session: Sl651Session, chunk: Uint8Array): void {
+  try {
+    session.onData(chunk);
+  } catch (err) {
+    ctx.sink.error(PROTOCOL, 'internal', (err as Error).message);
+    ctx.log.error({ protocol: PROTOCOL, remote: session.remote, err: (err as Error).message }, 'sl651 session error');
+  }
+}
+
+export class Sl651TcpServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly ctx: SessionContext) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (err) => this.ctx.log.error({ protocol: PROTOCOL, err: err.message }, 'sl651 tcp listener error'));
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.sockets.add(socket);
+    socket.setKeepAlive(true, 60_000);
+    const session = new Sl651Session(this.ctx, (data) => socket.write(data), remote);
+    this.ctx.log.info({ protocol: PROTOCOL, remote }, 'sl651 station connected (tcp)');
+    socket.on('data', (chunk) => guarded(this.ctx, session, chunk));
+    socket.on('error', (err) => this.ctx.log.debug({ protocol: PROTOCOL, remote, err: err.message }, 'sl651 socket error'));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.ctx.log.info({ protocol: PROTOCOL, remote }, 'sl651 station disconnected');
+    });
+  }
+}
+
+const MAX_UDP_PEERS = 4096;
+
+export class Sl651UdpServer {
+  private readonly socket = dgram.createSocket('udp4');
+  private readonly sessions = new Map<string, Sl651Session>();
+
+  constructor(private readonly ctx: SessionContext) {
+    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.socket.on('error', (err) => ctx.log.error({ protocol: PROTOCOL, err: err.message }, 'sl651 udp error'));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind(port, host, () => {
+        this.socket.off('error', reject);
+        resolve(this.socket.address().port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      if (this.sessions.size >= MAX_UDP_PEERS) this.sessions.delete(this.sessions.keys().next().value as string);
+      session = new Sl651Session(this.ctx, (data) => this.socket.send(data, rinfo.port, rinfo.address), key);
+      this.sessions.set(key, session);
+    }
+    guarded(this.ctx, session, msg);
+  }
+}
