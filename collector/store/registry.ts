@@ -9,6 +9,7 @@ export interface DeviceRow {
   edge_id: string | null;
   pinned: number;
   record: string;
+  site_id: string | null;
   scope: string;
   runtime_status: string;
   status_ts: number | null;

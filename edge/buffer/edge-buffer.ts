@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DeviceRecord, SensingEvent, Snapshot, VideoQuality } from '../../schema/types.js';
+import type { DeviceRecord, EdgeStats, SensingEvent, Snapshot, VideoQuality } from '../../schema/types.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { Chunker, type EncodedChunk, type PendingOther } from './chunker.js';
 import { countReadingsByDevice } from './chunk-scan.js';
@@ -163,7 +163,9 @@ export class EdgeBuffer {
     park: Database.Statement;
     oldest: Database.Statement;
     maxId: Database.Statement;
+    count: Database.Statement;
   };
+  private readonly chunkLimits: { maxItems: number; maxBytes: number };
 
   static open(opts: EdgeBufferOptions): EdgeBuffer {
     return new EdgeBuffer(opts);
@@ -186,7 +188,8 @@ export class EdgeBuffer {
     this.flushAtItems = opts.flushAtItems ?? 100_000;
     this.maxPendingItems = opts.maxPendingItems ?? 2_000_000;
     this.seqReserveBlock = opts.seqReserveBlock ?? 1_000_000;
-    this.chunker = new Chunker({ maxItems: opts.maxChunkItems ?? 20_000, maxBytes: opts.maxChunkBytes ?? 1 << 20 });
+    this.chunkLimits = { maxItems: opts.maxChunkItems ?? 20_000, maxBytes: opts.maxChunkBytes ?? 1 << 20 };
+    this.chunker = new Chunker(this.chunkLimits);
 
     fs.mkdirSync(opts.dir, { recursive: true });
     this.db = new Database(path.join(opts.dir, 'buffer.db'));
@@ -215,6 +218,7 @@ export class EdgeBuffer {
       park: this.db.prepare('UPDATE chunks SET parked_until = ?, park_reason = ? WHERE id = ?'),
       oldest: this.db.prepare('SELECT created_at FROM chunks ORDER BY id LIMIT 1'),
       maxId: this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM chunks'),
+      count: this.db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE id > ? AND id <= ?'),
     };
 
     const meta = new Map(
@@ -568,7 +572,32 @@ export class EdgeBuffer {
     }
   }
 
+  /** Number of stored chunks with afterId < id <= maxId (acked ones excluded). */
+  countChunks(afterId: number, maxId: number): number {
+    const n = (this.stmts.count.get(afterId, maxId) as { n: number }).n;
+    let acked = 0;
+    for (const id of this.ackedPending.keys()) if (id > afterId && id <= maxId) acked++;
+    return n - acked;
+  }
+
+  /** Largest chunk the buffer writes, in items (the uplink checks its batch limit against it). */
+  get maxChunkItems(): number {
+    return this.chunkLimits.maxItems;
+  }
+
   // ---- status ----
+
+  /** The cheap subset of stats() that travels in every Batch. */
+  edgeStats(): EdgeStats {
+    const l = this.ledger;
+    return {
+      bufferRows: l.rows,
+      bufferBytes: l.bytes,
+      oldestBufferedTs: this.oldestTs() ?? 0,
+      droppedReadings: l.droppedReadings,
+      backlogItems: l.items + this.pendingCount(),
+    };
+  }
 
   private oldestTs(): number | null {
     if (this.oldestTsCache === undefined) {

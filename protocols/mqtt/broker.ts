@@ -66,7 +66,7 @@ export class LocalBroker {
         if (SUBSCRIBE_ALLOWED.some((f) => filterMatches(f, sub.topic) && !/[+#]/.test(sub.topic))) cb(null, sub);
         else {
           this.log.debug({ clientId: client.id, topic: sub.topic }, 'mqtt local broker: subscription refused');
-          cb(new Error(`field devices may not subscribe to ${sub.topic}`));
+          cb(null, null); // a refused SUBACK (0x80); an error would drop the device's connection
         }
       },
     });

@@ -2,12 +2,12 @@
 // the process (a hung RTSP server must not hold a check slot), and the CPU seconds the child used.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 
 export interface FfmpegJob {
   ffmpegPath?: string;
-  input: string | NodeJS.ReadableStream;
+  input: string | Readable;
   inputOptions: string[];
   /** Outputs: a file/URL (e.g. /dev/null for -f null) or 'pipe' (at most one) to collect stdout into `stdout`. */
   outputs: { target: string | 'pipe'; options: string[] }[];

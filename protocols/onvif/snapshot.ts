@@ -38,7 +38,7 @@ export function digestHeader(challenge: string, method: string, uri: string, use
   const md5 = (s: string) => createHash('md5').update(s).digest('hex');
   const ha1 = md5(`${user}:${p.realm ?? ''}:${pass}`);
   const ha2 = md5(`${method}:${uri}`);
-  const qop = p.qop?.split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+  const qop = p.qop?.split(",").map((q: string) => q.trim()).includes('auth') ? 'auth' : undefined;
   const cnonce = randomBytes(8).toString('hex');
   const nc = '00000001';
   const response = qop ? md5(`${ha1}:${p.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${p.nonce}:${ha2}`);

@@ -77,7 +77,8 @@ interface Live {
   subscription?: ClientSubscription;
   watchdog?: NodeJS.Timeout;
   lastPublishAt: number;
-  connectedAt: number;
+  startedAt: number;
+  connectedAt: number; // 0 until the subscription exists
   dataFlowing: boolean;
 }
 
@@ -130,10 +131,11 @@ export class DeviceSession {
       keepSessionAlive: false, // the subscription's keep-alives prove liveness
       requestedSessionTimeout: 60_000,
     });
-    const live: Live = { client, lastPublishAt: Date.now(), connectedAt: 0, dataFlowing: false };
+    const live: Live = { client, lastPublishAt: Date.now(), startedAt: started, connectedAt: 0, dataFlowing: false };
     this.live = live;
+    // Before the subscription exists, failures surface as the rejected setup step (classified below).
     const lost = (why: string, reason: HealthReason = 'unreachable') => {
-      if (gen === this.generation && !this.stopped) void this.onLost(gen, reason, why);
+      if (live.connectedAt > 0 && gen === this.generation && !this.stopped) void this.onLost(gen, reason, why);
     };
     client.on('connection_lost', () => lost('connection lost'));
     client.on('close', (err?: Error | null) => {
@@ -277,7 +279,7 @@ export class DeviceSession {
     const now = Date.now();
     if (!first && now - this.lastOkReport < this.deps.settings.okReportIntervalMs) return;
     this.lastOkReport = now;
-    this.deps.sink.status({ deviceId: this.deviceId, ok: true, ts: now, ...(first ? { latencyMs: now - live.connectedAt } : {}) });
+    this.deps.sink.status({ deviceId: this.deviceId, ok: true, ts: now, ...(first ? { latencyMs: live.connectedAt - live.startedAt } : {}) /* connect+session+subscription time */ });
   }
 
   private reportFailure(reason: HealthReason, detail: string): void {

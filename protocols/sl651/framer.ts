@@ -81,8 +81,11 @@ export class Sl651Framer {
     return buf[0] === SOH ? this.nextAscii() : this.nextHex();
   }
 
+  /** Rejects the frame at the buffer start and resynchronises on the next frame start after `n` bytes. */
   private skip(n: number, kind: Sl651FrameErrorKind, detail: string): Sl651FramerEvent {
-    this.buf = this.buf.subarray(n);
+    const next = findStart(this.buf, n);
+    const last = this.buf.length - 1;
+    this.buf = this.buf.subarray(next !== -1 ? next : this.buf[last] === 0x7e ? last : this.buf.length);
     return { ok: false, kind, detail };
   }
 
@@ -183,14 +186,24 @@ export class Sl651Framer {
   }
 }
 
-/** Index of the first 7E7E or SOH; -1 when none. */
-function findStart(buf: Buffer): number {
-  for (let i = 0; i < buf.length; i++) {
+/** Index of the first 7E7E, or SOH followed by hex-digit text (as far as received); -1 when none. */
+function findStart(buf: Buffer, from = 0): number {
+  for (let i = from; i < buf.length; i++) {
     const b = buf[i];
-    if (b === SOH) return i;
     if (b === 0x7e && buf[i + 1] === 0x7e) return i;
+    if (b === SOH && looksLikeAsciiHeader(buf, i)) return i;
   }
   return -1;
+}
+
+function looksLikeAsciiHeader(buf: Buffer, at: number): boolean {
+  const end = Math.min(buf.length, at + 23);
+  for (let j = at + 1; j < end; j++) {
+    const c = buf[j] as number;
+    const hex = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+    if (!hex) return false;
+  }
+  return true;
 }
 
 const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');

@@ -2,9 +2,10 @@
 // One server is shared by every test; the reconnect test, last, stops it and starts a new one on the same port.
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceProfile, PointDef } from '../../../core/profiles.js';
+import { loadProfileFile, type DeviceProfile, type PointDef } from '../../../core/profiles.js';
 import type { ProtocolAdapter } from '../../../protocols/adapter.js';
 import createOpcuaAdapter from '../../../protocols/opcua/index.js';
 import { freePort, startOpcuaServer, type OpcuaSim } from '../../fixtures/opcua-server.js';
@@ -211,6 +212,26 @@ describe('opcua adapter', () => {
       adapter.addDevice({ id: 'wq-inv', connection: { endpoint: 'http://x' }, profile: profile([point('ph', 'pH')]) }),
     ).rejects.toThrow('connection.endpoint: must be an opc.tcp:// URL');
     expect(sink.errorLog).toContainEqual(expect.objectContaining({ kind: 'invalid_config', deviceId: 'wq-inv' }));
+  });
+
+  it('streams every point of the shipped water-quality profile from the simulating fixture', async () => {
+    const wq = await startOpcuaServer({ simulateIntervalMs: 100 });
+    try {
+      const shipped = loadProfileFile(fileURLToPath(new URL('../../../device-profiles/water-quality-opcua.yaml', import.meta.url)));
+      const fast: DeviceProfile = { ...shipped, opcua: { samplingIntervalMs: 100, publishingIntervalMs: 100, queueSize: 10 } };
+      const { adapter, sink } = await startAdapter();
+      const t0 = Date.now();
+      await adapter.addDevice({ id: 'wq-sim', connection: { endpoint: wq.endpoint }, profile: fast });
+      const names = shipped.points.map((p) => p.name);
+      await sink.waitFor((s) => names.every((n) => s.samplesOf('wq-sim', n).length > 0), 'every point');
+      const firstAllMs = Date.now() - t0;
+      // The simulation random-walks: each point keeps changing (pH's 0.01 deadband may hold back one step).
+      await sink.waitFor((s) => names.every((n) => new Set(s.samplesOf('wq-sim', n).map((x) => x.value)).size >= 3), 'changing values', 15_000);
+      expect(sink.samplesOf('wq-sim').every((x) => x.quality === 'good' && typeof x.value === 'number')).toBe(true);
+      console.log(`opcua: ${names.length} points subscribed and first values in ${firstAllMs} ms; rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+    } finally {
+      await wq.stop();
+    }
   });
 
   it('reconnects after the server restarts on the same port and re-creates the subscription', async () => {

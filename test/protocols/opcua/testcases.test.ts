@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StatusCodes, type StatusCode } from 'node-opcua';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { loadProfileFile } from '../../../core/profiles.js';
 import type { DeviceProfile, OpcuaPoint } from '../../../core/profiles.js';
 import { parseSettings, resolveConnection, subscriptionSpec, validateConnection, type OpcuaConnection } from '../../../protocols/opcua/config.js';
 import { statusToQuality } from '../../../protocols/opcua/quality.js';
@@ -63,6 +65,14 @@ describe('opcua connection validation (testcases/connection.json)', () => {
     const p = profile({ nodeId: c.nodeId ?? 'ns=1;s=WQ.pH', ...(c.deadband ? { deadband: c.deadband } : {}) });
     expect(validateConnection(c.connection, p)).toEqual(c.expected);
   });
+  it('reads the password from passwordEnv at connect time', () => {
+    process.env.YIWANG_OPCUA_TEST_PW = 'from-env';
+    try {
+      expect(resolveConnection({ endpoint: 'opc.tcp://h:1', username: 'op', passwordEnv: 'YIWANG_OPCUA_TEST_PW' }).password).toBe('from-env');
+    } finally {
+      delete process.env.YIWANG_OPCUA_TEST_PW;
+    }
+  });
   it.each(data.resolved.map((c, i) => [i, c] as const))('resolves security defaults %i', (_i, c) => {
     expect(resolveConnection(c.connection)).toMatchObject(c.expected);
   });
@@ -98,5 +108,23 @@ describe('opcua monitoring parameters and settings', () => {
     });
     expect(() => parseSettings({ connectTimeoutMs: 'soon' })).toThrow('protocols.opcua.connectTimeoutMs: must be a number >= 0');
     expect(() => parseSettings({ acceptUnknownCertificates: 'yes' })).toThrow('protocols.opcua.acceptUnknownCertificates: must be true or false');
+  });
+});
+
+describe('opcua sample.yaml', () => {
+  it('has valid connections for the shipped water-quality profile and valid protocol settings', () => {
+    const text = readFileSync(fileURLToPath(new URL('../../../protocols/opcua/sample.yaml', import.meta.url)), 'utf8');
+    const sample = YAML.parse(text) as { protocols: { opcua: Record<string, unknown> }; devices: { id: string; profile: string; connection: unknown }[] };
+    expect(parseSettings(sample.protocols.opcua)).toEqual(parseSettings({}));
+    process.env.WQ02_OPCUA_PASSWORD = 'x';
+    try {
+      expect(sample.devices.length).toBe(2);
+      for (const d of sample.devices) {
+        const p = loadProfileFile(fileURLToPath(new URL(`../../../device-profiles/${d.profile}.yaml`, import.meta.url)));
+        expect(validateConnection(d.connection, p), d.id).toEqual([]);
+      }
+    } finally {
+      delete process.env.WQ02_OPCUA_PASSWORD;
+    }
   });
 });

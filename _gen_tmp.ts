@@ -1,0 +1,16 @@
+import { encodeFrame } from './protocols/sl651/encode.js';
+import { crc16Modbus } from './protocols/sl651/crc.js';
+const H = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
+const body = H('0001 240315103005 F1F1 0012345678 48 F0F0 2403151030 2019000005 2619012345 392300012345 38121245 0311FFFF');
+const hdr = { mode: 'hex' as const, centre: 1, station: '0012345678', fn: 0x32, up: true, end: 3 };
+console.log('wrongpw', encodeFrame({ ...hdr, password: '0000', body }).toString('hex').toUpperCase());
+console.log('unknown', encodeFrame({ ...hdr, station: '0099999999', password: '1234', body }).toString('hex').toUpperCase());
+const p1 = body.subarray(0, 20), p2 = body.subarray(20);
+console.log('multi', encodeFrame({ ...hdr, password: '1234', fn: 0x31, body: p1, packet: { total: 2, seq: 1 }, end: 0x17 }).toString('hex').toUpperCase() + encodeFrame({ ...hdr, password: '1234', fn: 0x31, body: p2, packet: { total: 2, seq: 2 }, end: 3 }).toString('hex').toUpperCase());
+const hr = H('0005 240315110002 F1F1 0012345678 50 F0F0 2403151100 F460 000102030405060708090A0B 1A19000123 1F19001234 2019000000 38121260');
+console.log('hourly', encodeFrame({ ...hdr, password: '1234', fn: 0x34, body: hr }).toString('hex').toUpperCase());
+const bad = H('0006 240315110002 F1F1 0012345678 48 F0F0 2403151100 392300012A45');
+console.log('notbcd', encodeFrame({ ...hdr, password: '1234', fn: 0x32, body: bad }).toString('hex').toUpperCase());
+const trunc = H('0007 240315110002 F1F1 0012345678 48 F0F0 2403151100 39230001');
+console.log('trunc', encodeFrame({ ...hdr, password: '1234', fn: 0x32, body: trunc }).toString('hex').toUpperCase());
+console.log('fn36', encodeFrame({ ...hdr, password: '1234', fn: 0x36, body: H('0008 240315110002') }).toString('hex').toUpperCase());

@@ -1,0 +1,225 @@
+// The bureau-facing HTTP API and the admin endpoints. A bureau token only ever sees devices whose sharing
+// scope includes its bureau; anything else answers 404 exactly as if it did not exist.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toCsv } from '../../core/csv.js';
+import { recordsFromCsv, recordsToCsv, recordsToJson, validateRecord } from '../../core/records.js';
+import { isValidEdgeId } from '../../schema/topics.js';
+import type { DeviceRecord } from '../../schema/types.js';
+import { createToken, type Principal } from '../auth/tokens.js';
+import { SEVERITY_NAMES } from '../store/events.js';
+import { AGGS, type Agg } from '../store/series.js';
+import { visibleTo } from '../store/registry.js';
+import type { ApiContext } from './context.js';
+import { HttpError, notFound, parseBbox, parseDuration, parseTime, readBody, readJson, sendJson, sendText, wantsCsv } from './http.js';
+import { serveFeed } from './sse.js';
+
+type Handler = (ctx: ApiContext, who: Principal, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  admin?: boolean;
+  handler: Handler;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const requireAdmin = (who: Principal) => {
+  if (!who.admin) throw new HttpError(403, 'admin token required');
+};
+
+/** The device row if the caller may see it; otherwise 404. */
+function visibleDevice(ctx: ApiContext, who: Principal, id: string) {
+  const row = ctx.store.registry.row(id);
+  if (!row || !visibleTo(row, who.bureau)) throw notFound();
+  return row;
+}
+
+const listDevices: Handler = (ctx, who, _req, res, q) => {
+  const devices = ctx.store.registry.list({
+    bureau: who.bureau,
+    site: q.get('site') || undefined,
+    siteType: q.get('siteType') || q.get('site_type') || undefined,
+    kind: q.get('kind') || undefined,
+    metric: q.get('metric') || undefined,
+    status: q.get('status') || undefined,
+    bbox: parseBbox(q.get('bbox')),
+    q: q.get('q') || undefined,
+  });
+  sendJson(res, 200, { count: devices.length, devices });
+};
+
+const getDevice: Handler = (ctx, who, _req, res, _q, [id]) => {
+  visibleDevice(ctx, who, id!);
+  const record = ctx.store.registry.get(id!)!;
+  const metrics = ctx.store.db.prepare<[string], { metric: string; unit: string }>('SELECT metric, unit FROM series WHERE device_id = ? ORDER BY metric').all(id!);
+  sendJson(res, 200, { ...record, metrics });
+};
+
+const deviceHistory: Handler = (ctx, who, _req, res, _q, [id]) => {
+  visibleDevice(ctx, who, id!);
+  sendJson(res, 200, { device: id, history: ctx.store.registry.history(id!) });
+};
+
+const series: Handler = (ctx, who, req, res, q, [id, metric]) => {
+  visibleDevice(ctx, who, id!);
+  const csv = wantsCsv(req, q);
+  const to = parseTime(q.get('to'), 'to', Date.now());
+  const from = parseTime(q.get('from'), 'from', to - 86_400_000);
+  if (from >= to) throw new HttpError(400, 'from must be before to');
+  const agg = (q.get('agg') ?? 'avg') as Agg;
+  if (!AGGS.includes(agg)) throw new HttpError(400, `agg: must be one of ${AGGS.join(', ')}`);
+  const step = parseDuration(q.get('step'), 'step');
+  const r = ctx.store.series.query(id!, metric!, {
+    from, to, step, agg, rawDays: ctx.cfg.retention.rawDays, minuteDays: ctx.cfg.retention.minuteDays,
+  });
+  if (!r) throw notFound();
+  if (csv) {
+    return sendText(res, 200, toCsv(['ts', 'time', 'value', 'quality'], r.points.map((p) => [p.ts, iso(p.ts), p.value, p.quality])), 'text/csv; charset=utf-8', {
+      'content-disposition': `attachment; filename="${id}-${metric}.csv"`,
+    });
+  }
+  sendJson(res, 200, r);
+};
+
+const latest: Handler = (ctx, who, req, res, q) => {
+  const csv = wantsCsv(req, q);
+  const devices = ctx.store.registry.list({ bureau: who.bureau, site: q.get('site') || undefined }).map((d) => d.id);
+  const rows = ctx.store.series.latest({ devices, metric: q.get('metric') || undefined });
+  if (csv) {
+    return sendText(
+      res, 200,
+      toCsv(['device', 'metric', 'ts', 'time', 'value', 'unit', 'quality'], rows.map((r) => [r.device, r.metric, r.ts, iso(r.ts), r.value, r.unit, r.quality])),
+      'text/csv; charset=utf-8',
+      { 'content-disposition': 'attachment; filename="latest.csv"' },
+    );
+  }
+  sendJson(res, 200, { count: rows.length, latest: rows });
+};
+
+const events: Handler = (ctx, who, _req, res, q) => {
+  const to = parseTime(q.get('to'), 'to', Date.now() + 1);
+  const from = parseTime(q.get('from'), 'from', to - 86_400_000);
+  const sev = q.get('severity');
+  let minSeverity: number | undefined;
+  if (sev) {
+    minSeverity = SEVERITY_NAMES.indexOf(sev as (typeof SEVERITY_NAMES)[number]);
+    if (minSeverity < 0) throw new HttpError(400, `severity: must be one of ${SEVERITY_NAMES.join(', ')}`);
+  }
+  const device = q.get('device') || undefined;
+  if (device) visibleDevice(ctx, who, device);
+  const list = ctx.store.events.query({ from, to, minSeverity, bureau: who.bureau, device });
+  sendJson(res, 200, { count: list.length, events: list });
+};
+
+const sites: Handler = (ctx, who, _req, res) => {
+  const bySite = new Map<string, { site: string; name?: string; type?: string; devices: number; online: number; degraded: number; offline: number; unknown: number; lastSeen?: number }>();
+  for (const d of ctx.store.registry.list({ bureau: who.bureau })) {
+    const id = d.site?.id || '';
+    let s = bySite.get(id);
+    if (!s) bySite.set(id, (s = { site: id, name: d.site?.name, type: d.site?.type, devices: 0, online: 0, degraded: 0, offline: 0, unknown: 0 }));
+    s.devices++;
+    const st = d.runtimeStatus === 'online' || d.runtimeStatus === 'degraded' || d.runtimeStatus === 'offline' ? d.runtimeStatus : 'unknown';
+    s[st]++;
+    if (d.lastSeen && (!s.lastSeen || d.lastSeen > s.lastSeen)) s.lastSeen = d.lastSeen;
+  }
+  const list = [...bySite.values()].map((s) => ({ ...s, status: s.offline === s.devices ? 'offline' : s.offline || s.degraded ? 'degraded' : s.online ? 'online' : 'unknown' }));
+  sendJson(res, 200, { count: list.length, sites: list });
+};
+
+const exportRecords: Handler = (ctx, who, req, res, q) => {
+  const records = ctx.store.registry.list({ bureau: who.bureau });
+  const format = q.get('format') ?? (/\btext\/csv\b/.test(req.headers.accept ?? '') ? 'csv' : 'json');
+  if (format === 'csv') {
+    return sendText(res, 200, recordsToCsv(records), 'text/csv; charset=utf-8', { 'content-disposition': 'attachment; filename="records.csv"' });
+  }
+  if (format !== 'json') throw new HttpError(400, `format: must be csv or json, got "${format}"`);
+  sendText(res, 200, recordsToJson(records), 'application/json; charset=utf-8');
+};
+
+const importRecords: Handler = async (ctx, who, req, res) => {
+  requireAdmin(who);
+  const text = await readBody(req, 32 * 1024 * 1024);
+  const parsed = recordsFromCsv(text);
+  let created = 0;
+  let updated = 0;
+  ctx.store.db.transaction(() => {
+    for (const r of parsed.records) {
+      const out = ctx.store.registry.upsert(r, `import:${who.name}`);
+      if (out.created) created++;
+      else if (out.changed) updated++;
+    }
+  })();
+  sendJson(res, parsed.errors.length && !parsed.records.length ? 400 : 200, { imported: parsed.records.length, created, updated, errors: parsed.errors });
+};
+
+/** PUT replaces the record, POST merges fields; `edgeId` in the body pins the device to that edge. */
+const putDevice = (replace: boolean): Handler => async (ctx, who, req, res, _q, [id]) => {
+  requireAdmin(who);
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object (a device record)');
+  const rec = { ...(body as Record<string, unknown>) } as unknown as DeviceRecord & { edgeId?: string | null };
+  if (rec.id !== undefined && rec.id !== id) throw new HttpError(400, `body id "${rec.id}" does not match the URL id "${id}"`);
+  rec.id = id!;
+  const issues = validateRecord(rec);
+  if (issues.length) return sendJson(res, 400, { error: 'invalid record', issues });
+  let edgeId: string | null | undefined;
+  if ('edgeId' in rec) {
+    edgeId = rec.edgeId ?? null;
+    if (edgeId !== null && (typeof edgeId !== 'string' || !isValidEdgeId(edgeId))) throw new HttpError(400, `edgeId: "${String(edgeId)}" is not a valid edge id`);
+  }
+  const out = ctx.store.registry.upsert(rec, `admin:${who.name}`, { replace, edgeId, pinned: edgeId !== undefined ? edgeId !== null : undefined });
+  sendJson(res, out.created ? 201 : 200, ctx.store.registry.get(id!));
+};
+
+const listEdges: Handler = (ctx, who, _req, res) => {
+  requireAdmin(who);
+  const edges = ctx.store.edges.list();
+  sendJson(res, 200, { count: edges.length, edges });
+};
+
+const addEdge: Handler = async (ctx, who, req, res) => {
+  requireAdmin(who);
+  const body = (await readJson(req)) as { id?: unknown };
+  if (typeof body?.id !== 'string' || !isValidEdgeId(body.id)) throw new HttpError(400, 'id: a valid edge id is required (letters, digits, _ . -)');
+  if (ctx.store.edges.get(body.id)) throw new HttpError(409, `edge ${body.id} already exists`);
+  const password = await ctx.addEdge(body.id);
+  sendJson(res, 201, { id: body.id, password, note: 'the password is shown only once; the collector keeps a scrypt hash' });
+};
+
+const deleteEdge: Handler = (ctx, who, _req, res, _q, [id]) => {
+  requireAdmin(who);
+  if (!ctx.store.edges.remove(id!)) throw notFound();
+  sendJson(res, 200, { deleted: id });
+};
+
+const addToken: Handler = async (ctx, who, req, res) => {
+  requireAdmin(who);
+  const body = (await readJson(req)) as { name?: unknown; bureau?: unknown; admin?: unknown };
+  if (typeof body?.name !== 'string' || !body.name) throw new HttpError(400, 'name: required');
+  try {
+    const token = createToken(ctx.store, { name: body.name, bureau: typeof body.bureau === 'string' ? body.bureau : undefined, admin: body.admin === true });
+    sendJson(res, 201, { name: body.name, token, note: 'the token is shown only once' });
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+};
+
+const seg = '([^/]+)';
+export const ROUTES: Route[] = [
+  { method: 'GET', pattern: /^\/api\/v1\/devices$/, handler: listDevices },
+  { method: 'GET', pattern: new RegExp(`^/api/v1/devices/${seg}$`), handler: getDevice },
+  { method: 'PUT', pattern: new RegExp(`^/api/v1/devices/${seg}$`), handler: putDevice(true) },
+  { method: 'POST', pattern: new RegExp(`^/api/v1/devices/${seg}$`), handler: putDevice(false) },
+  { method: 'GET', pattern: new RegExp(`^/api/v1/devices/${seg}/history$`), handler: deviceHistory },
+  { method: 'GET', pattern: new RegExp(`^/api/v1/devices/${seg}/series/${seg}$`), handler: series },
+  { method: 'GET', pattern: /^\/api\/v1\/latest$/, handler: latest },
+  { method: 'GET', pattern: /^\/api\/v1\/events$/, handler: events },
+  { method: 'GET', pattern: /^\/api\/v1\/sites$/, handler: sites },
+  { method: 'GET', pattern: /^\/api\/v1\/feed$/, handler: (ctx, who, req, res, q) => serveFeed(ctx, who, req, res, q) },
+  { method: 'GET', pattern: /^\/api\/v1\/records\/export$/, handler: exportRecords },
+  { method: 'POST', pattern: /^\/api\/v1\/records\/import$/, handler: importRecords },
+  { method: 'GET', pattern: /^\/api\/v1\/edges$/, handler: listEdges },
+  { method: 'POST', pattern: /^\/api\/v1\/edges$/, handler: addEdge },
+  { method: 'DELETE', pattern: new RegExp(`^/api/v1/edges/${seg}$`), handler: deleteEdge },
+  { method: 'POST', pattern: /^\/api\/v1\/tokens$/, handler: addToken },
+];

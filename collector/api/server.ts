@@ -1,0 +1,79 @@
+// HTTP(S) server: /healthz and /metrics without auth, everything under /api/v1 behind bearer tokens.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolveToken } from '../auth/tokens.js';
+import type { ApiContext } from './context.js';
+import { HttpError, sendJson, sendText } from './http.js';
+import { ROUTES } from './routes.js';
+
+export interface ApiServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
+  const handler: http.RequestListener = (req, res) => {
+    handle(ctx, req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) ctx.log.error({ err: (err as Error).message, url: req.url }, 'api error');
+      if (res.headersSent) return res.end();
+      sendJson(res, status, { error: status === 500 ? 'internal error' : (err as Error).message });
+    });
+  };
+  const { tls } = ctx.cfg.http;
+  const server = tls ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) : http.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(ctx.cfg.http.port, ctx.cfg.http.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  ctx.log.info({ port, tls: !!tls }, 'http api listening');
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // SSE clients hold connections open
+      }),
+  };
+}
+
+async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://collector');
+  const path = url.pathname;
+  if (req.method === 'GET' && path === '/healthz') {
+    let db = true;
+    try {
+      ctx.store.db.prepare('SELECT 1').get();
+    } catch {
+      db = false;
+    }
+    return sendJson(res, db ? 200 : 503, { ok: db, db, ingestQueue: ctx.pipeline.depth });
+  }
+  if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+  if (!path.startsWith('/api/v1/')) throw new HttpError(404, 'not found');
+  const auth = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(auth);
+  const who = m ? resolveToken(ctx.store, m[1]!) : undefined;
+  if (!who) {
+    res.setHeader('www-authenticate', 'Bearer');
+    throw new HttpError(401, m ? 'unknown token' : 'missing bearer token');
+  }
+  let pathMatched = false;
+  for (const r of ROUTES) {
+    const match = r.pattern.exec(path);
+    if (!match) continue;
+    pathMatched = true;
+    if (r.method !== req.method) continue;
+    let params: string[];
+    try {
+      params = match.slice(1).map((s) => decodeURIComponent(s));
+    } catch {
+      throw new HttpError(400, 'bad percent-encoding in path');
+    }
+    return r.handler(ctx, who, req, res, url.searchParams, params);
+  }
+  throw new HttpError(pathMatched ? 405 : 404, pathMatched ? 'method not allowed' : 'not found');
+}

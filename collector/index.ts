@@ -1,0 +1,136 @@
+// startCollector(): composes config, store, ingest (embedded broker or external consumer), InfluxDB export
+// and the HTTP API. Tests, the demo and the CLI all start the collector through here.
+import { createLogger, type Logger } from '../core/log.js';
+import { isValidEdgeId } from '../schema/topics.js';
+import { startApiServer, type ApiServer } from './api/server.js';
+import { generatePassword, hashSecret } from './auth/secrets.js';
+import { createToken } from './auth/tokens.js';
+import { applyOverrides, defaultConfig, loadConfig, type CollectorConfig, type ConfigOverrides } from './config.js';
+import { Feed } from './feed.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './ingest/embedded.js';
+import { startExternalConsumer, type ExternalConsumer } from './ingest/external.js';
+import { IngestPipeline } from './ingest/pipeline.js';
+import { CollectorMetrics, Gauge } from './metrics.js';
+import { Store } from './store/index.js';
+import { InfluxExporter } from './store/influx.js';
+
+export interface StartCollectorOptions {
+  config?: CollectorConfig;   // a ready config (tests); otherwise read from configPath / defaults
+  configPath?: string;
+  overrides?: ConfigOverrides; // --data-dir, --http-port, --mqtt-port
+  log?: Logger;
+}
+
+export interface Collector {
+  config: CollectorConfig;
+  httpPort: number;
+  mqttPort: number | undefined; // undefined in external-broker mode
+  store: Store;
+  metrics: CollectorMetrics;
+  feed: Feed;
+  pipeline: IngestPipeline;
+  influx: InfluxExporter | undefined;
+  /** Registers an edge; returns the password (generated unless given). Only its hash is stored. */
+  addEdge(id: string, password?: string): Promise<string>;
+  /** Creates an API token; returns its plaintext. */
+  createToken(opts: { name: string; bureau?: string; admin?: boolean }): string;
+  /** Stops intake, commits what is queued, closes everything. */
+  stop(): Promise<void>;
+}
+
+export async function createEdge(store: Store, id: string, password = generatePassword()): Promise<string> {
+  if (!isValidEdgeId(id)) throw new Error(`"${id}" is not a valid edge id (letters, digits, _ . -; at most 64)`);
+  store.edges.put(id, await hashSecret(password), 'admin');
+  return password;
+}
+
+export async function startCollector(opts: StartCollectorOptions = {}): Promise<Collector> {
+  const config = opts.config ? applyOverrides(structuredClone(opts.config), opts.overrides ?? {}) : opts.configPath ? loadConfig(opts.configPath, opts.overrides) : applyOverrides(defaultConfig(), opts.overrides ?? {});
+  const log = opts.log ?? createLogger('yiwang-collector');
+  const store = Store.open(config.dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  try {
+    for (const e of config.edges) store.edges.put(e.id, e.passwordHash, 'config');
+    const metrics = new CollectorMetrics();
+    const feed = new Feed(config.feed.ringSize);
+    const pipeline = new IngestPipeline(store, config.ingest, metrics, feed, log, !!config.influx);
+    cleanups.unshift(() => pipeline.stop());
+
+    let broker: EmbeddedBroker | undefined;
+    let consumer: ExternalConsumer | undefined;
+    if (config.mqtt.external) consumer = await startExternalConsumer(config.mqtt.external, pipeline, log);
+    else broker = await startEmbeddedBroker(config.mqtt.embedded ?? { host: '0.0.0.0', port: 1883 }, store, pipeline, metrics, log);
+    const intake = broker ?? consumer!;
+    // Stop taking new batches first, then commit what is queued.
+    cleanups.unshift(async () => {
+      await intake.close();
+      await pipeline.drain();
+    });
+
+    metrics.addGauge(new Gauge('yiwang_collector_ingest_queue', 'Batches waiting for storage', () => [{ value: pipeline.depth }]));
+    metrics.addGauge(
+      new Gauge('yiwang_collector_edge_lag_seconds', 'Age of the oldest item in each edge\'s buffer (0 when empty)', () =>
+        store.edges.list().map((e) => ({ labels: { edge: e.id }, value: e.lagMs / 1000 })),
+      ),
+    );
+    metrics.addGauge(
+      new Gauge('yiwang_collector_edge_missing_seqs', 'Sequence numbers missing between committed ranges, per edge', () =>
+        store.edges.list().map((e) => ({ labels: { edge: e.id }, value: e.missing })),
+      ),
+    );
+    metrics.addGauge(
+      new Gauge('yiwang_collector_edge_connected', 'Edge connected (1) or not (0)', () =>
+        store.edges.list().map((e) => ({ labels: { edge: e.id }, value: e.connected ? 1 : 0 })),
+      ),
+    );
+
+    let influx: InfluxExporter | undefined;
+    if (config.influx) {
+      influx = new InfluxExporter(store, config.influx, metrics, log);
+      influx.start();
+      const exporter = influx;
+      cleanups.unshift(() => exporter.stop());
+      metrics.addGauge(new Gauge('yiwang_collector_influx_pending_lines', 'Lines waiting in the InfluxDB outbox', () => [{ value: exporter.pending().lines }]));
+    }
+
+    const runRetention = () => {
+      try {
+        const removed = store.applyRetention(config.retention);
+        if (removed.raw + removed.minute + removed.hour) log.info(removed, 'retention applied');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'retention failed');
+      }
+    };
+    runRetention();
+    const retentionTimer = setInterval(runRetention, 3_600_000);
+    retentionTimer.unref();
+    cleanups.unshift(() => clearInterval(retentionTimer));
+
+    const addEdge = (id: string, password?: string) => createEdge(store, id, password);
+    let api: ApiServer;
+    api = await startApiServer({ store, cfg: config, metrics, feed, pipeline, log, addEdge: (id) => addEdge(id) });
+    cleanups.unshift(() => api.close());
+
+    let stopped = false;
+    return {
+      config,
+      httpPort: api.port,
+      mqttPort: broker?.port,
+      store,
+      metrics,
+      feed,
+      pipeline,
+      influx,
+      addEdge,
+      createToken: (o) => createToken(store, o),
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        for (const c of cleanups) await c();
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,26 @@
+// Rate cap for draining the backlog (items per second). A chunk may overdraw the bucket; the debt is
+// paid back before the next backlog chunk goes, so the long-run rate holds for any chunk size.
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(private readonly ratePerSecond: number, private readonly now: () => number = Date.now) {
+    this.tokens = ratePerSecond;
+    this.last = now();
+  }
+
+  private refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.ratePerSecond, this.tokens + ((t - this.last) * this.ratePerSecond) / 1000);
+    this.last = t;
+  }
+
+  /** Takes `n` items if the bucket is not in debt; otherwise returns the ms to wait. */
+  take(n: number): { ok: true } | { ok: false; waitMs: number } {
+    this.refill();
+    if (this.tokens <= 0) return { ok: false, waitMs: Math.max(1, Math.ceil((-this.tokens * 1000) / this.ratePerSecond) + 1) };
+    this.tokens -= n;
+    return { ok: true };
+  }
+}

@@ -1,0 +1,370 @@
+// MQTT uplink: ships the buffer's chunks to the collector as Batches (QoS 1) and deletes a chunk only when
+// the collector's application-level Ack for it arrives. See README.md for ordering and failure behaviour.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { decodeAck, encodeBatch, encodeEdgeStatus, SchemaError } from '../../schema/codec.js';
+import { topics, isValidEdgeId } from '../../schema/topics.js';
+import type { Ack } from '../../schema/types.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import type { EdgeBuffer, StoredChunk } from '../buffer/index.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface UplinkOptions {
+  edgeId: string;
+  /** mqtt://host:port or mqtts://host:port */
+  url: string;
+  username?: string;
+  password?: string;
+  /** PEM (mqtts): CA bundle to trust, client certificate and key for mutual TLS. */
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Default true; false only for test setups with self-signed brokers. */
+  rejectUnauthorized?: boolean;
+  buffer: EdgeBuffer;
+  /** Items per second drained from the backlog after an outage (live data is not limited). Default 50000. */
+  backlogRateLimit?: number;
+  /** Largest Batch the collector accepts, in items; must be ≥ the buffer's maxChunkItems (a chunk is one Batch). */
+  maxBatchItems?: number;
+  /** Batches sent and not yet acked. Default 8. */
+  maxInFlight?: number;
+  /** Resend an un-acked batch after this long. Default 15000. */
+  ackTimeoutMs?: number;
+  /** A rejected chunk is kept aside this long before it is offered again. Default 10 minutes. */
+  rejectedRetryMs?: number;
+  reconnect?: BackoffOptions;
+  connectTimeoutMs?: number;
+  keepaliveS?: number;
+  /** Reported in EdgeStatus. */
+  version?: string;
+  logger?: Logger;
+}
+
+export interface UplinkState {
+  connected: boolean;
+  inFlight: number;
+  lastAckAt: number | null;
+  sentBatches: number;
+  liveBatchesSent: number;
+  historicalBatchesSent: number;
+  resentBatches: number;
+  ackedBatches: number;
+  rejectedBatches: number;
+  unknownAcks: number;
+  badAcks: number;
+  /** Chunks from before the current connection still waiting for their first send in it. */
+  backlogChunks: number;
+  connects: number;
+  reconnectAttempt: number;
+  lastError: string | null;
+}
+
+interface InFlight {
+  sentAt: number;
+  historical: boolean;
+}
+
+export class Uplink {
+  private readonly o: Required<Omit<UplinkOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'logger' | 'version'>> & UplinkOptions;
+  private readonly log: Logger;
+  private readonly buffer: EdgeBuffer;
+  private client: MqttClient | undefined;
+  private connected = false;
+  private running = false;
+  private inFlight = new Map<number, InFlight>();
+  /** Chunk ids ≤ boundary existed when the connection came up: backlog. Above it: live. */
+  private boundary = 0;
+  private liveCursor = 0;
+  private backlogCursor = 0;
+  private bucket: TokenBucket;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private unsubscribeCommit: (() => void) | undefined;
+  private nextRescanAt = 0;
+  private counters = {
+    sentBatches: 0,
+    liveBatchesSent: 0,
+    historicalBatchesSent: 0,
+    resentBatches: 0,
+    ackedBatches: 0,
+    rejectedBatches: 0,
+    unknownAcks: 0,
+    badAcks: 0,
+    connects: 0,
+  };
+  private lastAckAt: number | null = null;
+  private reconnectAttempt = 0;
+  private lastError: string | null = null;
+
+  constructor(opts: UplinkOptions) {
+    if (!isValidEdgeId(opts.edgeId)) throw new Error(`uplink: invalid edge id ${JSON.stringify(opts.edgeId)}`);
+    if (!/^mqtts?:\/\//.test(opts.url)) throw new Error(`uplink: url must start with mqtt:// or mqtts://, got ${opts.url}`);
+    const maxBatchItems = opts.maxBatchItems ?? opts.buffer.maxChunkItems;
+    if (maxBatchItems < opts.buffer.maxChunkItems) {
+      throw new Error(
+        `uplink: maxBatchItems ${maxBatchItems} is below the buffer's maxChunkItems ${opts.buffer.maxChunkItems}; a chunk travels as one Batch, so lower the buffer's maxChunkItems`,
+      );
+    }
+    const reconnect = opts.reconnect ?? { minMs: 500, maxMs: 30_000 };
+    if (!(reconnect.minMs > 0 && reconnect.maxMs >= reconnect.minMs)) throw new Error('uplink: reconnect needs 0 < minMs <= maxMs');
+    this.o = {
+      ...opts,
+      rejectUnauthorized: opts.rejectUnauthorized ?? true,
+      backlogRateLimit: opts.backlogRateLimit ?? 50_000,
+      maxBatchItems,
+      maxInFlight: Math.max(1, opts.maxInFlight ?? 8),
+      ackTimeoutMs: opts.ackTimeoutMs ?? 15_000,
+      rejectedRetryMs: opts.rejectedRetryMs ?? 600_000,
+      reconnect,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      keepaliveS: opts.keepaliveS ?? 30,
+    };
+    this.buffer = opts.buffer;
+    this.log = opts.logger ?? silentLogger;
+    this.bucket = new TokenBucket(this.o.backlogRateLimit);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribeCommit = this.buffer.onCommit(() => this.pump());
+    const tickMs = Math.max(20, Math.min(1000, Math.floor(this.o.ackTimeoutMs / 4)));
+    this.tickTimer = setInterval(() => this.tick(), tickMs);
+    this.nextRescanAt = Date.now() + this.o.rejectedRetryMs;
+    this.connect();
+  }
+
+  /** Publishes the offline status (when connected) and disconnects. Un-acked chunks stay in the buffer. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribeCommit?.();
+    clearInterval(this.tickTimer);
+    clearTimeout(this.pumpTimer);
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.inFlight.clear();
+    if (!client) return;
+    if (wasConnected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        client.publish(topics.status(this.o.edgeId), this.statusPayload(false), { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => client.end(!wasConnected, {}, () => resolve()));
+  }
+
+  state(): UplinkState {
+    return {
+      connected: this.connected,
+      inFlight: this.inFlight.size,
+      lastAckAt: this.lastAckAt,
+      ...this.counters,
+      backlogChunks: this.connected ? this.buffer.countChunks(this.backlogCursor, this.boundary) : this.buffer.countChunks(0, Number.MAX_SAFE_INTEGER),
+      reconnectAttempt: this.reconnectAttempt,
+      lastError: this.lastError,
+    };
+  }
+
+  // ---- connection ----
+
+  private statusPayload(online: boolean): Buffer {
+    return Buffer.from(encodeEdgeStatus({ edgeId: this.o.edgeId, online, ts: Date.now(), version: this.o.version }));
+  }
+
+  private connect(): void {
+    const o = this.o;
+    const options: IClientOptions = {
+      clientId: `yiwang-edge-${o.edgeId}`,
+      username: o.username,
+      password: o.password,
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      rejectUnauthorized: o.rejectUnauthorized,
+      clean: true,
+      reconnectPeriod: 0, // reconnects are ours: jittered backoff and a fresh client (no stale in-flight store)
+      connectTimeout: o.connectTimeoutMs,
+      keepalive: o.keepaliveS,
+      will: { topic: topics.status(o.edgeId), payload: this.statusPayload(false), qos: 1, retain: true },
+    };
+    const client = mqtt.connect(o.url, options);
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('message', (_topic, payload) => this.onAck(payload));
+    client.on('error', (err) => {
+      // The error text never contains the password (mqtt.js reports codes and reasons only).
+      this.lastError = err.message;
+      this.log.warn({ url: o.url, err: err.message }, 'uplink: connection error');
+    });
+    client.on('close', () => this.onClose(client));
+  }
+
+  private onConnect(client: MqttClient): void {
+    if (client !== this.client) return;
+    const o = this.o;
+    // Subscribe to acks before anything is sent, so no ack can pass by unheard.
+    client.subscribe(topics.ack(o.edgeId), { qos: 1 }, (err, granted) => {
+      if (client !== this.client) return;
+      if (err || !granted || granted.some((g) => g.qos === 128)) {
+        this.lastError = `ack subscription refused: ${err?.message ?? 'broker returned 128'}`;
+        this.log.error({ err: this.lastError }, 'uplink: cannot subscribe to acks; reconnecting');
+        client.end(true);
+        return;
+      }
+      client.publish(topics.status(o.edgeId), this.statusPayload(true), { qos: 1, retain: true });
+      this.connected = true;
+      this.counters.connects++;
+      this.reconnectAttempt = 0;
+      this.lastError = null;
+      // Everything stored now is backlog; whatever was in flight on the old connection is resent as backlog.
+      this.inFlight.clear();
+      this.boundary = this.buffer.maxChunkId();
+      this.liveCursor = this.boundary;
+      this.backlogCursor = 0;
+      this.log.info({ url: o.url, backlogChunks: this.buffer.countChunks(0, this.boundary) }, 'uplink: connected');
+      this.pump();
+    });
+  }
+
+  private onClose(client: MqttClient): void {
+    if (client !== this.client) return;
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.inFlight.clear();
+    this.client = undefined;
+    client.removeAllListeners('close');
+    client.end(true);
+    if (!this.running) return;
+    const delay = backoffDelay(this.reconnectAttempt++, this.o.reconnect);
+    if (wasConnected) this.log.warn({ delayMs: delay }, 'uplink: connection lost; reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      if (this.running) this.connect();
+    }, delay);
+  }
+
+  // ---- sending ----
+
+  /** Fills the in-flight window: live chunks first, then the backlog oldest-first under its rate cap. */
+  private pump(): void {
+    if (!this.connected || !this.running) return;
+    const max = this.o.maxInFlight;
+    while (this.inFlight.size < max) {
+      const live = this.buffer.listChunks(this.liveCursor, max - this.inFlight.size);
+      if (live.length === 0) break;
+      for (const c of live) {
+        this.liveCursor = c.id;
+        this.send(c, false);
+      }
+    }
+    while (this.inFlight.size < max && this.backlogCursor < this.boundary) {
+      const [c] = this.buffer.listChunks(this.backlogCursor, 1, this.boundary);
+      if (!c) {
+        this.backlogCursor = this.boundary;
+        break;
+      }
+      if (this.inFlight.has(c.id)) {
+        this.backlogCursor = c.id;
+        continue;
+      }
+      const t = this.bucket.take(c.items);
+      if (!t.ok) {
+        clearTimeout(this.pumpTimer);
+        this.pumpTimer = setTimeout(() => this.pump(), t.waitMs);
+        break;
+      }
+      this.backlogCursor = c.id;
+      this.send(c, true);
+    }
+  }
+
+  private send(c: StoredChunk, historical: boolean, resend = false): void {
+    const client = this.client;
+    if (!client) return;
+    const header = encodeBatch({
+      edgeId: this.o.edgeId,
+      batchId: c.id,
+      firstSeq: c.firstSeq,
+      lastSeq: c.lastSeq,
+      historical,
+      sentAt: Date.now(),
+      stats: this.buffer.edgeStats(),
+    });
+    // The stored payload holds only the repeated item fields: appending the header's fields makes a
+    // complete Batch (protobuf concatenation = merge), so chunks are never decoded or re-encoded here.
+    const message = Buffer.concat([c.payload, header]);
+    client.publish(topics.batch(this.o.edgeId), message, { qos: 1 }, (err) => {
+      if (err) this.log.warn({ batchId: c.id, err: err.message }, 'uplink: publish failed; will resend');
+    });
+    this.inFlight.set(c.id, { sentAt: Date.now(), historical });
+    this.counters.sentBatches++;
+    if (resend) this.counters.resentBatches++;
+    else if (historical) this.counters.historicalBatchesSent++;
+    else this.counters.liveBatchesSent++;
+  }
+
+  /** Resends batches whose ack is overdue; periodically offers parked/missed chunks again. */
+  private tick(): void {
+    if (!this.connected) return;
+    const now = Date.now();
+    for (const [id, f] of this.inFlight) {
+      if (now - f.sentAt < this.o.ackTimeoutMs) continue;
+      const c = this.buffer.getChunk(id);
+      if (!c) {
+        this.inFlight.delete(id); // dropped by the byte limit or retention meanwhile
+        continue;
+      }
+      this.log.warn({ batchId: id, waitedMs: now - f.sentAt }, 'uplink: no ack in time; resending');
+      this.send(c, f.historical, true);
+    }
+    if (now >= this.nextRescanAt) {
+      this.nextRescanAt = now + this.o.rejectedRetryMs;
+      // Everything sent so far becomes backlog again: un-acked chunks that are not in flight (parked ones
+      // whose time is up) get another try, behind live data and under the rate cap.
+      this.boundary = this.liveCursor;
+      this.backlogCursor = 0;
+    }
+    this.pump();
+  }
+
+  private onAck(payload: Buffer): void {
+    let ack: Ack;
+    try {
+      ack = decodeAck(payload);
+    } catch (err) {
+      this.counters.badAcks++;
+      this.log.warn({ err: err instanceof SchemaError ? err.message : String(err) }, 'uplink: undecodable ack ignored');
+      return;
+    }
+    if (ack.edgeId && ack.edgeId !== this.o.edgeId) {
+      this.counters.unknownAcks++;
+      return;
+    }
+    const id = ack.batchId;
+    if (ack.rejected) {
+      if (!this.inFlight.has(id) && !this.buffer.getChunk(id)) {
+        this.counters.unknownAcks++;
+        return;
+      }
+      this.counters.rejectedBatches++;
+      this.inFlight.delete(id);
+      this.buffer.park(id, Date.now() + this.o.rejectedRetryMs, ack.error ?? 'rejected');
+      this.log.error({ batchId: id, err: ack.error ?? '' }, 'uplink: collector rejected a batch; kept aside for a later retry');
+    } else if (this.buffer.ack(id)) {
+      this.counters.ackedBatches++;
+      this.lastAckAt = Date.now();
+      this.inFlight.delete(id);
+    } else {
+      this.counters.unknownAcks++; // already acked, dropped, or never ours
+      this.inFlight.delete(id);
+    }
+    this.pump();
+  }
+}

@@ -1,0 +1,130 @@
+// Test helpers: a collector on ephemeral ports in a temp dir, and a minimal edge uplink client (real mqtt).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { silentLogger } from '../../core/log.js';
+import { decodeAck, encodeBatch } from '../../schema/codec.js';
+import { topics } from '../../schema/topics.js';
+import type { Ack, Batch, Reading } from '../../schema/types.js';
+import { defaultConfig, type CollectorConfig } from '../../collector/config.js';
+import { startCollector, type Collector } from '../../collector/index.js';
+
+export function tempDir(prefix = 'yiwang-collector-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function testConfig(dataDir: string, patch: (c: CollectorConfig) => void = () => undefined): CollectorConfig {
+  const c = defaultConfig();
+  c.dataDir = dataDir;
+  c.http = { host: '127.0.0.1', port: 0 };
+  c.mqtt = { embedded: { host: '127.0.0.1', port: 0 } };
+  patch(c);
+  return c;
+}
+
+export async function startTestCollector(dataDir: string, patch?: (c: CollectorConfig) => void): Promise<Collector> {
+  return startCollector({ config: testConfig(dataDir, patch), log: silentLogger });
+}
+
+/** A bare edge uplink: connects with credentials, subscribes to its ack topic, publishes batches. */
+export class TestEdge {
+  readonly acks: Ack[] = [];
+  private waiters: (() => void)[] = [];
+  private constructor(readonly id: string, readonly client: MqttClient) {
+    client.on('message', (topic, payload) => {
+      if (topic !== topics.ack(id)) return;
+      this.acks.push(decodeAck(payload));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static async connect(port: number, id: string, password: string, opts: { subscribe?: boolean; username?: string } = {}): Promise<TestEdge> {
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: `${id}-${Math.random().toString(16).slice(2, 8)}`,
+      username: opts.username ?? id,
+      password,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
+    const edge = new TestEdge(id, client);
+    if (opts.subscribe !== false) await client.subscribeAsync(topics.ack(id), { qos: 1 });
+    return edge;
+  }
+
+  async publish(b: Batch): Promise<void> {
+    await this.client.publishAsync(topics.batch(this.id), Buffer.from(encodeBatch(b)), { qos: 1 });
+  }
+
+  async publishRaw(payload: Buffer, topic = topics.batch(this.id)): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  /** Waits for an ack matching `pred` (default: the given batch id). */
+  async waitAck(pred: number | ((a: Ack) => boolean), timeoutMs = 10_000): Promise<Ack> {
+    const match = typeof pred === 'number' ? (a: Ack) => a.batchId === pred && !a.rejected : pred;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const a = this.acks.find(match);
+      if (a) return a;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`edge ${this.id}: no matching ack within ${timeoutMs} ms (got ${JSON.stringify(this.acks.slice(-3))})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async send(b: Batch): Promise<Ack> {
+    await this.publish(b);
+    return this.waitAck(b.batchId);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+/** A batch of `n` readings with consecutive seqs starting at `firstSeq`. */
+export function readingsBatch(
+  edgeId: string,
+  batchId: number,
+  firstSeq: number,
+  n: number,
+  opts: { device?: string | ((i: number) => string); metric?: string; ts0?: number; stepMs?: number; value?: (i: number) => number } = {},
+): Batch {
+  const ts0 = opts.ts0 ?? Date.now() - 60_000;
+  const readings: Reading[] = [];
+  for (let i = 0; i < n; i++) {
+    const device = typeof opts.device === 'function' ? opts.device(i) : (opts.device ?? `${edgeId}-dev1`);
+    readings.push({
+      deviceId: device,
+      metric: opts.metric ?? 'water_level',
+      number: opts.value ? opts.value(firstSeq + i) : firstSeq + i,
+      unit: 'm',
+      ts: ts0 + (firstSeq + i) * (opts.stepMs ?? 1000),
+      quality: 0,
+      seq: firstSeq + i,
+    });
+  }
+  return { edgeId, batchId, firstSeq, lastSeq: firstSeq + n - 1, readings, sentAt: Date.now() };
+}
+
+export async function api(port: number, token: string | undefined, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  return fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers });
+}
+
+export async function apiJson<T = Record<string, unknown>>(port: number, token: string | undefined, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const res = await api(port, token, path, init);
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
