@@ -33,7 +33,8 @@ export class Feed {
     if (!items.length) return;
     const out: FeedItem[] = [];
     for (const it of items) {
-      const item = { ...it, id: this.nextId++ } as FeedItem;
+      const item = it as FeedItem; // ids are assigned in place: no copy per reading on the hot path
+      item.id = this.nextId++;
       this.ring[this.head] = item;
       this.head = (this.head + 1) % this.capacity;
       if (this.size < this.capacity) this.size++;

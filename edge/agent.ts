@@ -98,7 +98,7 @@ export class EdgeAgent {
       maxBatchItems: u.maxBatchItems,
       buffer: this.buffer,
       version: EDGE_VERSION,
-      log: this.log,
+      logger: this.log,
     });
     this.registerGauges();
     await this.uplink.start();

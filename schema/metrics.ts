@@ -62,6 +62,9 @@ export const METRICS: readonly MetricDef[] = [
   M('battery', '%', '电池电量', 'Battery', 'device', [0, 100]),
   M('signal_strength', 'dBm', '信号强度', 'Signal strength', 'device', [-140, 0]),
   M('supply_voltage', 'V', '供电电压', 'Supply voltage', 'device', [0, 60]),
+  M('pump_running', 'bool', '水泵运行', 'Pump running', 'device', undefined, 'boolean'),
+  M('gate_open', 'bool', '闸门开启', 'Gate / valve open', 'device', undefined, 'boolean'),
+  M('door_open', 'bool', '箱门开启', 'Cabinet door open', 'device', undefined, 'boolean'),
   // video (stream health of cameras)
   M('video_fps', 'fps', '视频帧率', 'Video frame rate', 'video', [0, 240]),
   M('video_bitrate_kbps', 'kbit/s', '视频码率', 'Video bitrate', 'video', [0, 1e6]),

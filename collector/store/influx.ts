@@ -1,7 +1,7 @@
 // InfluxDB scale path: readings become line protocol in a durable outbox (same transaction as the ingest),
 // and an exporter flushes the outbox through @influxdata/influxdb-client's v2 write API, deleting rows only
 // after flush() resolved. A database outage therefore delays, never loses, data.
-import { InfluxDB } from '@influxdata/influxdb-client';
+import { InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { Reading } from '../../schema/types.js';
 import type { Logger } from '../../core/log.js';
 import type { CollectorMetrics } from '../metrics.js';
@@ -50,6 +50,12 @@ export class InfluxExporter {
     private readonly metrics: CollectorMetrics,
     private readonly log: Logger,
   ) {
+    // The client library logs failed writes to the console itself; route that into our logger at debug level
+    // (we log one warning per failed flush ourselves).
+    setLogger({
+      error: (message, err) => log.debug({ err: (err as Error | undefined)?.message }, `influxdb-client: ${message}`),
+      warn: (message, err) => log.debug({ err: (err as Error | undefined)?.message }, `influxdb-client: ${message}`),
+    });
     this.client = new InfluxDB({ url: cfg.url, token: cfg.token || undefined, timeout: 10_000 });
   }
 

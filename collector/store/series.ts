@@ -163,12 +163,20 @@ export interface SeriesQuery {
   maxRawPoints?: number;
 }
 
+// Steps chosen when the caller gives none: about 1000 points per chart, aligned to calendar-friendly widths.
+const NICE_STEPS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR];
+const TARGET_POINTS = 1000;
+
 /** Picks the resolution and bucket width for a query (documented in collector/README.md). */
 export function chooseResolution(q: SeriesQuery): { resolution: Resolution; step: number | null } {
   const now = q.now ?? Date.now();
   const range = Math.max(0, q.to - q.from);
-  const wanted = q.step ?? Math.ceil(range / 1000);
-  let resolution: Resolution = wanted < MINUTE ? 'raw' : wanted < HOUR ? '1m' : '1h';
+  let wanted = q.step;
+  if (wanted === undefined) {
+    const ideal = range / TARGET_POINTS;
+    wanted = ideal < MINUTE ? ideal : (NICE_STEPS.find((s) => s >= ideal) ?? Math.ceil(ideal / (24 * HOUR)) * 24 * HOUR);
+  }
+  let resolution: Resolution = wanted < MINUTE ? 'raw' : wanted % HOUR === 0 ? '1h' : '1m';
   // Older than the raw / minute retention: only coarser data exists.
   if (resolution === 'raw' && q.from < now - q.rawDays * 86_400_000) resolution = '1m';
   if (resolution === '1m' && q.from < now - q.minuteDays * 86_400_000) resolution = '1h';
@@ -205,16 +213,33 @@ export class SeriesReader {
       for (const r of rows) if (r.value !== null) acc.add(r.ts, r.value, r.value, r.value, 1, r.value, r.ts, r.quality);
       return { ...base, points: acc.points() };
     }
+    // Rollup rows are folded into `step` buckets inside SQLite (far cheaper than materialising every row in JS).
     const table = resolution === '1m' ? 'rollup_1m' : 'rollup_1h';
     const unit = resolution === '1m' ? MINUTE : HOUR;
+    const from = q.from - (((q.from % unit) + unit) % unit);
     const rows = this.db
-      .prepare<[number, number, number], { bucket: number; min: number; max: number; sum: number; count: number; last: number; last_ts: number; worst: number }>(
-        `SELECT bucket, min, max, sum, count, last, last_ts, worst FROM ${table} WHERE sid = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
+      .prepare<[number, number, number, number], [number, number, number, number, number, number]>(
+        `SELECT bucket - bucket % ? AS b, min(min), max(max), sum(sum), sum(count), max(worst) FROM ${table}
+         WHERE sid = ? AND bucket >= ? AND bucket < ? GROUP BY b ORDER BY b`,
       )
-      .all(s.sid, q.from - (((q.from % unit) + unit) % unit), q.to);
-    const acc = new Bucketer(step!, q.agg);
-    for (const r of rows) acc.add(r.bucket, r.min, r.max, r.sum, r.count, r.last, r.last_ts, r.worst);
-    return { ...base, points: acc.points() };
+      .raw()
+      .all(step!, s.sid, from, q.to);
+    let lastOf: Map<number, number> | undefined;
+    if (q.agg === 'last') {
+      // With a single max() aggregate SQLite returns the bare column `last` from the row holding the maximum.
+      const lasts = this.db
+        .prepare<[number, number, number, number], [number, number, number]>(
+          `SELECT bucket - bucket % ? AS b, max(last_ts), last FROM ${table} WHERE sid = ? AND bucket >= ? AND bucket < ? GROUP BY b`,
+        )
+        .raw()
+        .all(step!, s.sid, from, q.to);
+      lastOf = new Map(lasts.map(([b, , last]) => [b, last]));
+    }
+    const points = rows.map(([b, min, max, sum, count, worst]) => {
+      const value = q.agg === 'avg' ? sum / count : q.agg === 'min' ? min : q.agg === 'max' ? max : q.agg === 'count' ? count : (lastOf!.get(b) ?? null);
+      return { ts: b, value, quality: qualityName(worst) };
+    });
+    return { ...base, points };
   }
 
   latest(filter: { devices: string[] | undefined; metric?: string }): LatestRow[] {

@@ -104,6 +104,8 @@ interface DropRow {
 
 /** Per-row overhead counted against maxBytes on top of the payload (row header, index entry, page slack). */
 const ROW_OVERHEAD_BYTES = 96;
+/** Pause of scheduled commits after a failed one. */
+const COMMIT_RETRY_MS = 2000;
 
 /** Running totals; a transaction works on a copy and publishes it only when it commits. */
 interface Ledger {
@@ -151,6 +153,7 @@ export class EdgeBuffer {
   private commitErrors = 0;
   private lastCommitError: string | null = null;
   private lastErrorLogAt = 0;
+  private retryAt = 0;
 
   private readonly stmts: {
     insert: Database.Statement;
@@ -250,7 +253,7 @@ export class EdgeBuffer {
     this.fillRate.add(Date.now(), this.ledger.bytes);
 
     // Deliberately not unref'd: pending items must be committed, so an open buffer keeps the process alive until close().
-    this.timer = setInterval(() => this.flush(), this.commitIntervalMs);
+    this.timer = setInterval(() => this.scheduledFlush(), this.commitIntervalMs);
   }
 
   // ---- accepting items ----
@@ -305,7 +308,7 @@ export class EdgeBuffer {
       this.earlyFlushScheduled = true;
       setImmediate(() => {
         this.earlyFlushScheduled = false;
-        if (!this.closed) this.flush();
+        if (!this.closed) this.scheduledFlush();
       });
     }
   }
@@ -332,6 +335,12 @@ export class EdgeBuffer {
     return () => this.commitListeners.delete(listener);
   }
 
+  /** Timer and early flushes pause briefly after a failure: re-encoding a large pending set every interval
+   * while the disk is full would burn the CPU the adapters need. */
+  private scheduledFlush(): void {
+    if (Date.now() >= this.retryAt) this.flush();
+  }
+
   /** Commits everything pending now; false when the commit failed (items stay pending and are retried). */
   flush(): boolean {
     if (this.closed) return false;
@@ -354,9 +363,11 @@ export class EdgeBuffer {
     } catch (err) {
       this.noteCommitError(err);
       this.capPendingAfterFailure();
+      this.retryAt = Date.now() + COMMIT_RETRY_MS;
       return false;
     }
 
+    this.retryAt = 0;
     for (const id of acked) this.ackedPending.delete(id);
     // Acked chunks were already subtracted when acked; the transaction only deleted them.
     this.ledger = ledger;

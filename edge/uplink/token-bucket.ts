@@ -4,15 +4,19 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
+  /** Burst allowance: a tenth of a second's worth, so the drain is even rather than one big gulp per second. */
+  private readonly capacity: number;
 
   constructor(private readonly ratePerSecond: number, private readonly now: () => number = Date.now) {
-    this.tokens = ratePerSecond;
+    if (!(ratePerSecond > 0)) throw new Error(`rate must be positive, got ${ratePerSecond}`);
+    this.capacity = ratePerSecond / 10;
+    this.tokens = this.capacity;
     this.last = now();
   }
 
   private refill(): void {
     const t = this.now();
-    this.tokens = Math.min(this.ratePerSecond, this.tokens + ((t - this.last) * this.ratePerSecond) / 1000);
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) * this.ratePerSecond) / 1000);
     this.last = t;
   }
 

@@ -64,22 +64,26 @@ export function mapPacket(packet: Hj212Packet, deviceId: string, index: Map<stri
     const points = index.get(factor);
     if (!points) continue;
     const { quality, reason } = flagQuality(fields.get('Flag'));
-    const base = (value: string) => ({
-      deviceId,
-      value: Number(value),
-      ...(ts !== undefined ? { ts } : {}),
-      quality,
-      ...(reason ? { reason } : {}),
-    });
+    // Plain object construction (no spreads): this runs once per value on the hot path.
+    const make = (point: string, value: string, aggregate?: Aggregate): PointSample => {
+      const s: PointSample = { deviceId, point, value: Number(value), quality };
+      if (ts !== undefined) s.ts = ts;
+      if (reason !== undefined) s.reason = reason;
+      if (aggregate !== undefined) {
+        s.aggregate = aggregate;
+        s.periodS = periodS;
+      }
+      return s;
+    };
     for (const point of points) {
       if (periodS === undefined) {
         const rtd = fields.get('Rtd');
-        if (rtd !== undefined) out.push({ ...base(rtd), point });
+        if (rtd !== undefined) out.push(make(point, rtd));
         continue;
       }
       for (const [field, aggregate] of AGG_FIELDS) {
         const v = fields.get(field);
-        if (v !== undefined) out.push({ ...base(v), point, aggregate, periodS });
+        if (v !== undefined) out.push(make(point, v, aggregate));
       }
     }
   }

@@ -49,6 +49,8 @@ export class DevicePoller {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = true;
+  /** When the current poll was due; polls keep to this cadence even when a shared line delays one. */
+  private dueAt = 0;
   private lastProblem?: string;
   private readonly counters = {
     polls: 0,
@@ -72,6 +74,7 @@ export class DevicePoller {
 
   start(): void {
     this.stopped = false;
+    this.dueAt = Date.now();
     this.schedule(0);
   }
 
@@ -88,6 +91,7 @@ export class DevicePoller {
     while (this.running) await this.running;
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.dueAt = Date.now();
     await this.tick();
   }
 
@@ -132,7 +136,6 @@ export class DevicePoller {
 
   private tick(): Promise<void> {
     this.timer = undefined;
-    const started = Date.now();
     const p = this.poll()
       .catch((err: unknown) => {
         // A bug here must not end polling: count it and carry on.
@@ -141,17 +144,31 @@ export class DevicePoller {
       })
       .finally(() => {
         if (this.running === p) this.running = undefined;
-        this.schedule(Math.max(0, started + this.nextIntervalMs() - Date.now()));
+        this.scheduleNext();
       });
     this.running = p;
     return p;
+  }
+
+  /**
+   * Next due time on the device's own grid (dueAt + interval), not "interval after this poll ended":
+   * a poll delayed by another device on the line does not shift the ones after it; slots already
+   * missed are skipped rather than run back to back.
+   */
+  private scheduleNext(): void {
+    const now = Date.now();
+    const interval = this.settings.pollIntervalMs;
+    let next = this.dueAt + this.nextIntervalMs();
+    if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval;
+    this.dueAt = next;
+    this.schedule(next - now);
   }
 
   private nextIntervalMs(): number {
     const interval = this.settings.pollIntervalMs;
     const n = this.counters.consecutiveFailures;
     if (n === 0) return interval;
-    return Math.min(interval * Math.min(2 ** (n - 1), MAX_BACKOFF_FACTOR), Math.max(interval, MAX_BACKOFF_MS));
+    return Math.min(interval * Math.min(2 ** n, MAX_BACKOFF_FACTOR), Math.max(interval, MAX_BACKOFF_MS));
   }
 
   private async poll(): Promise<void> {
@@ -238,8 +255,11 @@ export class DevicePoller {
   /** One block read with retries (timeouts and framing errors only); the line is released between attempts. */
   private async request(block: Block): Promise<ReadOutcome | ModbusRequestError> {
     const s = this.settings;
+    // A device that failed its last poll completely gets a single attempt: retrying a dead unit
+    // would only take more time from the other devices on its line.
+    const retries = this.counters.consecutiveFailures > 0 ? 0 : s.retries;
     let last: ModbusRequestError | undefined;
-    for (let attempt = 0; attempt <= s.retries; attempt++) {
+    for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs(attempt - 1)));
       if (this.stopped) break;
       try {

@@ -132,7 +132,8 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
       this.sink?.error(PROTOCOL, 'invalid_device', problems.join('; '), binding.id);
       throw new Error(`mqtt device ${binding.id}: ${problems.join('; ')}`);
     }
-    if (this.devices.has(binding.id)) this.removeRoutes(binding.id);
+    const previous = this.devices.get(binding.id);
+    if (previous) this.removeRoutes(binding.id);
     const profile = binding.profile;
     const format = profile.mqtt!.format; // validated above
     const device: Device = {
@@ -150,7 +151,13 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
       }
       device.sparkplug = { deviceId: binding.id, metrics };
     }
-    this.router.add(device);
+    try {
+      this.router.add(device);
+    } catch (err) {
+      if (previous) this.restore(previous); // an update that clashes leaves the device as it was
+      this.sink?.error(PROTOCOL, 'invalid_device', (err as Error).message, binding.id);
+      throw err;
+    }
     this.devices.set(binding.id, device);
     await this.syncSiteSubscriptions();
   }
@@ -162,6 +169,11 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
   async removeDevice(deviceId: string): Promise<void> {
     this.removeRoutes(deviceId);
     await this.syncSiteSubscriptions();
+  }
+
+  private restore(device: Device): void {
+    this.router.add(device);
+    this.devices.set(device.id, device);
   }
 
   private removeRoutes(deviceId: string): void {

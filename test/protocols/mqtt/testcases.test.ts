@@ -86,3 +86,28 @@ describe('mqtt testcases', () => {
     });
   }
 });
+
+describe('device registration', () => {
+  it('refuses a second device with the same topic id and keeps the first one routed', async () => {
+    const profile = {
+      id: 'p', manufacturer: 'm', model: 'x', kind: 'sensor', protocol: 'mqtt',
+      mqtt: { topic: 'x/{deviceId}', format: 'json' }, points: [{ name: 'a', metric: 'ph', mqtt: { path: 'a' } }],
+    } as DeviceProfile;
+    const adapter = new MqttAdapter({ dataDir: '/tmp', settings: { localBroker: { enabled: true, host: '127.0.0.1', port: 0 } } });
+    const sink = new RecordingSink();
+    await adapter.start(sink, new MemoryLogger());
+    try {
+      await adapter.addDevice({ id: 'a', profile, connection: { topicId: 'T1' } });
+      await adapter.addDevice({ id: 'b', profile, connection: {} });
+      await expect(adapter.addDevice({ id: 'c', profile, connection: { topicId: 'T1' } })).rejects.toThrow('topic id "T1" on x/{deviceId} is already used by device a');
+      await expect(adapter.updateDevice({ id: 'b', profile, connection: { topicId: 'T1' } })).rejects.toThrow(/already used by device a/);
+      await expect(adapter.addDevice({ id: 'd', profile, connection: { broker: 'site' } })).rejects.toThrow(/siteBroker is not configured/);
+      adapter.handleMessage('local', 'x/T1', Buffer.from('{"a": 7}'));
+      adapter.handleMessage('local', 'x/b', Buffer.from('{"a": 8}'));
+      expect(sink.sampleLog.map((s) => [s.deviceId, s.value])).toEqual([['a', 7], ['b', 8]]);
+      expect(sink.errorLog.map((e) => e.kind)).toEqual(['invalid_device', 'invalid_device', 'invalid_device']);
+    } finally {
+      await adapter.stop();
+    }
+  });
+});

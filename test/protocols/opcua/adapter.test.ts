@@ -211,7 +211,7 @@ describe('opcua adapter', () => {
     await expect(
       adapter.addDevice({ id: 'wq-inv', connection: { endpoint: 'http://x' }, profile: profile([point('ph', 'pH')]) }),
     ).rejects.toThrow('connection.endpoint: must be an opc.tcp:// URL');
-    expect(sink.errorLog).toContainEqual(expect.objectContaining({ kind: 'invalid_config', deviceId: 'wq-inv' }));
+    expect(sink.errorLog).toContainEqual(expect.objectContaining({ kind: 'config', deviceId: 'wq-inv' }));
   });
 
   it('streams every point of the shipped water-quality profile from the simulating fixture', async () => {

@@ -1,0 +1,111 @@
+// InfluxDB v2 write path against a real server speaking the protocol (VictoriaMetrics), stopped and restarted
+// mid-test: the durable outbox must deliver every reading exactly once in the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Collector } from '../../collector/index.js';
+import { lineFor } from '../../collector/store/influx.js';
+import { readingsBatch, sleep, startTestCollector, tempDir, TestEdge } from './helpers.js';
+
+const VM = '/usr/bin/victoria-metrics';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+class VictoriaMetrics {
+  proc: ChildProcess | undefined;
+  constructor(readonly port: number, readonly dataDir: string) {}
+  async start(): Promise<void> {
+    this.proc = spawn(VM, ['-retentionPeriod=100y', `-httpListenAddr=127.0.0.1:${this.port}`, `-storageDataPath=${this.dataDir}`, '-loggerLevel=ERROR'], { stdio: 'ignore' });
+    await waitFor('victoria-metrics /health', async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${this.port}/health`)).ok;
+      } catch {
+        return false;
+      }
+    });
+  }
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
+  }
+  async export(metric: string): Promise<{ values: number[]; timestamps: number[]; metric: Record<string, string> }[]> {
+    await fetch(`http://127.0.0.1:${this.port}/internal/force_flush`);
+    const res = await fetch(`http://127.0.0.1:${this.port}/api/v1/export?match[]=${encodeURIComponent(`{__name__="${metric}"}`)}`);
+    const text = await res.text();
+    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  }
+}
+
+describe('line protocol mapping', () => {
+  it('uses one measurement per metric, ids/site/unit as tags, value and quality as fields, ms timestamps', () => {
+    expect(lineFor({ deviceId: 'dev 1', metric: 'water_level', number: 1.25, unit: 'm', ts: 1700000000000, quality: 1, seq: 1 }, { edgeId: 'e1', site: 's,1' }))
+      .toBe('water_level,device_id=dev\\ 1,edge_id=e1,site=s\\,1,unit=m value=1.25,quality=1i 1700000000000');
+    expect(lineFor({ deviceId: 'd', metric: 'smoke_alarm', boolean: true, unit: 'bool', ts: 5, seq: 1 }, { edgeId: 'e' })).toBe('smoke_alarm,device_id=d,edge_id=e,unit=bool value=true,quality=0i 5');
+  });
+});
+
+describe('InfluxDB export with the database restarted', () => {
+  const tmp = tempDir();
+  let vm: VictoriaMetrics;
+  let c: Collector;
+  let edge: TestEdge;
+
+  beforeAll(async () => {
+    if (!existsSync(VM)) throw new Error(`${VM} is missing: install Debian's victoria-metrics package (apt-get install victoria-metrics) to run this test`);
+    vm = new VictoriaMetrics(await freePort(), join(tmp.dir, 'vm'));
+    await vm.start();
+    c = await startTestCollector(join(tmp.dir, 'collector'), (cfg) => {
+      cfg.influx = { url: `http://127.0.0.1:${vm.port}`, token: 'unused', org: 'yiwang', bucket: 'yiwang', flushIntervalMs: 100, batchLines: 5000 };
+    });
+    edge = await TestEdge.connect(c.mqttPort!, 'edge-i', await c.addEdge('edge-i'));
+  });
+  afterAll(async () => {
+    await edge?.close();
+    await c?.stop();
+    await vm?.stop();
+    tmp.remove();
+  });
+
+  it('delivers everything written while the server was down once it is back', async () => {
+    const ts0 = Date.now() - 3_600_000;
+    await edge.send(readingsBatch('edge-i', 1, 1, 150, { device: 'i-dev', ts0 }));
+    await waitFor('first flush', () => c.influx!.pending().lines === 0);
+    expect(c.metrics.influxWritten.total()).toBe(150);
+    await vm.stop();
+    await edge.send(readingsBatch('edge-i', 2, 151, 150, { device: 'i-dev', ts0 }));
+    await waitFor('a failed flush', () => c.metrics.influxFailures.total() > 0);
+    expect(c.influx!.pending().lines).toBe(150); // kept in the outbox, not lost
+    await vm.start();
+    await waitFor('outbox drained after restart', () => c.influx!.pending().lines === 0, 40_000);
+    expect(c.metrics.influxWritten.total()).toBe(300);
+    const series = await vm.export('water_level_value');
+    expect(series.length).toBe(1);
+    expect(series[0]!.metric).toMatchObject({ device_id: 'i-dev', edge_id: 'edge-i', unit: 'm' });
+    const ts = series[0]!.timestamps;
+    expect(ts.length).toBe(300);
+    expect(new Set(ts).size).toBe(300);
+    expect(series[0]!.values.reduce((a, b) => a + b, 0)).toBe((300 * 301) / 2);
+    const quality = await vm.export('water_level_quality');
+    expect(quality[0]!.values.every((v) => v === 0)).toBe(true);
+  }, 90_000);
+});

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { bcdDigits, bcdTimeToMs, msToBcdTime, toBcd } from '../../../protocols/sl651/bcd.js';
+import { crc16Modbus } from '../../../protocols/sl651/crc.js';
+import { definitionByte } from '../../../protocols/sl651/elements.js';
+import { confirmation, encodeElement, encodeFrame, reportBodyAscii, reportBodyHex, serialTimeBody, uplink } from '../../../protocols/sl651/encode.js';
+import { ESC, EOT, ETB, ETX, Sl651Framer, type Sl651FramerEvent } from '../../../protocols/sl651/framer.js';
+import { FN, SUPPORTED_FNS, decodeValue, parseBody } from '../../../protocols/sl651/parse.js';
+
+describe('sl651 CRC', () => {
+  it('is CRC-16/MODBUS arithmetic', () => {
+    // The catalogue check value of CRC-16/MODBUS for "123456789" is 0x4B37.
+    expect(crc16Modbus(Buffer.from('123456789'))).toBe(0x4b37);
+  });
+  it('is transmitted high byte first', () => {
+    const f = uplink('hex', { centre: 1, station: '0012345678', password: '1234', fn: FN.KEEP_ALIVE }, serialTimeBody('hex', 3, Date.UTC(2024, 2, 15, 2, 36)));
+    const crc = crc16Modbus(f, 0, f.length - 2);
+    expect(f[f.length - 2]).toBe(crc >> 8);
+    expect(f[f.length - 1]).toBe(crc & 0xff);
+  });
+});
+
+describe('sl651 BCD and elements', () => {
+  it('decodes BCD digits and rejects non-BCD nibbles', () => {
+    expect(bcdDigits(Buffer.from([0x12, 0x34]))).toBe('1234');
+    expect(bcdDigits(Buffer.from([0x1a]))).toBeUndefined();
+    expect(toBcd('0931')).toEqual(Buffer.from([0x09, 0x31]));
+  });
+  it('reads times as China time', () => {
+    expect(bcdTimeToMs('2403151030')).toBe(Date.parse('2024-03-15T02:30:00Z'));
+    expect(bcdTimeToMs('240315103005')).toBe(Date.parse('2024-03-15T02:30:05Z'));
+    expect(bcdTimeToMs('2402301030')).toBeUndefined();
+    expect(msToBcdTime(Date.parse('2024-03-15T02:30:05Z'))).toBe('240315103005');
+  });
+  it('uses the definition byte: high 5 bits length, low 3 bits decimals', () => {
+    expect(definitionByte(4, 3)).toBe(0x23);
+    expect(definitionByte(3, 1)).toBe(0x19);
+    expect(encodeElement({ id: 0x39, value: 12.345 })).toEqual(Buffer.from('392300012345', 'hex'));
+    expect(encodeElement({ id: 0x39, value: -1.5 })).toEqual(Buffer.from('3923FF001500', 'hex'));
+    expect(encodeElement({ id: 0x38, value: null })).toEqual(Buffer.from('3812FFFF', 'hex'));
+    expect(decodeValue(0x39, Buffer.from('00012345', 'hex'), 3)).toBe(12.345);
+    expect(decodeValue(0x39, Buffer.from('FF001500', 'hex'), 3)).toBe(-1.5);
+    expect(decodeValue(0x39, Buffer.from('FFFFFFFF', 'hex'), 3)).toBeNull();
+    expect(decodeValue(0x45, Buffer.from('00000102', 'hex'), 0)).toBe(0x102); // ZT status bits are HEX
+    expect(decodeValue(0xf4, Buffer.alloc(12), 0)).toBeUndefined(); // 5-minute series are skipped
+    expect(() => decodeValue(0x39, Buffer.from('0001AB45', 'hex'), 3)).toThrow('element 39 value 0001AB45 is not BCD');
+  });
+});
+
+const at = Date.UTC(2024, 2, 15, 2, 30, 5);
+const report = (serial: number) => ({
+  serial,
+  sendTime: at,
+  station: '0012345678',
+  category: 'H',
+  obsTime: Date.UTC(2024, 2, 15, 2, 30),
+  elements: [
+    { id: 0x20, value: 0.5 },
+    { id: 0x39, value: 12.345 },
+    { id: 0x27, value: 123.456 },
+    { id: 0x38, value: 12.45 },
+  ],
+});
+const head = { centre: 1, station: '0012345678', password: '1234' };
+
+describe('sl651 frames for every supported function code', () => {
+  for (const mode of ['hex', 'ascii'] as const) {
+    for (const fn of SUPPORTED_FNS) {
+      it(`${mode} fn ${fn.toString(16).toUpperCase()} round-trips`, () => {
+        const body = fn === FN.KEEP_ALIVE ? serialTimeBody(mode, 7, at) : mode === 'hex' ? reportBodyHex(report(7)) : reportBodyAscii(report(7));
+        const evs = new Sl651Framer().push(uplink(mode, { ...head, fn }, body));
+        expect(evs).toHaveLength(1);
+        const ev = evs[0]!;
+        if (!ev.ok) throw new Error(ev.detail);
+        expect(ev.frame).toMatchObject({ mode, fn, up: true, centre: 1, station: '0012345678', password: '1234', end: ETX });
+        const msg = parseBody(fn, ev.frame.body, mode);
+        expect(msg.serial).toBe(7);
+        expect(msg.sendTime).toBe(at);
+        if (fn === FN.KEEP_ALIVE) return expect(msg.elements).toEqual([]);
+        expect(msg.category).toBe('H');
+        expect(msg.elements.map((e) => [e.id, e.value])).toEqual([['20', 0.5], ['39', 12.345], ['27', 123.456], ['38', 12.45]]);
+        expect(msg.elements[0]!.ts).toBe(Date.parse('2024-03-15T02:30:00Z'));
+      });
+    }
+  }
+
+  it('builds the downlink confirmation: station first, direction 1000, ESC or EOT', () => {
+    for (const end of [ESC, EOT]) {
+      const c = confirmation({ mode: 'hex', ...head, fn: 0x32 }, 9, at, end);
+      expect(c.subarray(0, 10).toString('hex').toUpperCase()).toBe('7E7E0012345678011234');
+      expect(c[10]).toBe(0x32);
+      expect(c.readUInt16BE(11)).toBe(0x8008);
+      const ev = new Sl651Framer().push(c)[0];
+      if (!ev?.ok) throw new Error('bad confirmation');
+      expect(ev.frame).toMatchObject({ up: false, centre: 1, station: '0012345678', end });
+      expect(ev.frame.body.toString('hex')).toBe('0009240315103005');
+    }
+  });
+});
+
+describe('sl651 framer', () => {
+  const frames = [
+    uplink('hex', { ...head, fn: 0x32 }, reportBodyHex(report(1))),
+    uplink('ascii', { ...head, fn: 0x33 }, reportBodyAscii(report(2))),
+    uplink('hex', { ...head, fn: FN.KEEP_ALIVE }, serialTimeBody('hex', 3, at)),
+    encodeFrame({ mode: 'hex', ...head, fn: 0x31, up: true, body: reportBodyHex(report(4)).subarray(0, 10), packet: { total: 2, seq: 1 }, end: ETB }),
+  ];
+  const stream = Buffer.concat([frames[0]!, Buffer.from([0x00, 0xaa, 0x7e]), frames[1]!, frames[2]!, Buffer.from('\r\n'), frames[3]!]);
+  const good = (evs: Sl651FramerEvent[]) => evs.flatMap((e) => (e.ok ? [`${e.frame.mode}:${e.frame.fn}:${e.frame.body.toString('hex')}`] : []));
+  const expected = good(new Sl651Framer().push(stream));
+
+  it('finds every frame and counts the garbage once', () => {
+    expect(expected).toHaveLength(4);
+    const evs = new Sl651Framer().push(stream);
+    expect(evs.filter((e) => !e.ok).map((e) => !e.ok && e.kind)).toEqual(['garbage']);
+  });
+
+  it('gives the same frames when the stream is split at EVERY offset', () => {
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const f = new Sl651Framer();
+      const evs = [...f.push(stream.subarray(0, cut)), ...f.push(stream.subarray(cut))];
+      expect(good(evs), `cut at ${cut}`).toEqual(expected);
+      expect(f.pending).toBe(0);
+    }
+  });
+
+  it('gives the same frames fed one byte at a time', () => {
+    const f = new Sl651Framer();
+    const evs: Sl651FramerEvent[] = [];
+    for (const b of stream) evs.push(...f.push(Buffer.from([b])));
+    expect(good(evs)).toEqual(expected);
+  });
+
+  it('rejects a flipped body bit by CRC and keeps reading', () => {
+    const bad = Buffer.from(frames[0]!);
+    bad[20] = (bad[20] as number) ^ 0x01;
+    const evs = new Sl651Framer().push(Buffer.concat([bad, frames[2]!]));
+    expect(evs.map((e) => (e.ok ? 'ok' : e.kind))).toEqual(['crc', 'ok']);
+  });
+
+  it('rejects an ASCII frame with a bad CRC text', () => {
+    const bad = Buffer.from(frames[1]!);
+    bad.write('ZZZZ', bad.length - 4, 'latin1');
+    const evs = new Sl651Framer().push(Buffer.concat([bad, frames[1]!]));
+    expect(evs.map((e) => (e.ok ? 'ok' : e.kind))).toEqual(['crc', 'ok']);
+    expect(evs[0]).toMatchObject({ detail: 'CRC field "ZZZZ" is not 4 hex digits' });
+  });
+
+  it('rejects a bad direction or start character and resynchronises', () => {
+    const dir = Buffer.from(frames[2]!);
+    dir[11] = 0x40;
+    const stx = Buffer.from(frames[2]!);
+    stx[13] = 0x09;
+    const evs = new Sl651Framer().push(Buffer.concat([dir, stx, frames[0]!]));
+    expect(evs.map((e) => (e.ok ? 'ok' : e.kind))).toEqual(['bad_header', 'bad_header', 'ok']);
+    expect(evs[0]).toMatchObject({ detail: 'direction bits 0100 are neither 0000 (up) nor 1000 (down)' });
+    expect(evs[1]).toMatchObject({ detail: 'start character 0x09 is neither STX nor SYN' });
+  });
+
+  it('reads the SYN packet count and sequence', () => {
+    const ev = new Sl651Framer().push(frames[3]!)[0];
+    if (!ev?.ok) throw new Error('bad');
+    expect(ev.frame.packet).toEqual({ total: 2, seq: 1 });
+    expect(ev.frame.end).toBe(ETB);
+    expect(ev.frame.body).toHaveLength(10);
+  });
+});
