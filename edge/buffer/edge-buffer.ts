@@ -34,7 +34,11 @@ export interface EdgeBufferOptions {
   flushAtItems?: number;
   /** Items kept in memory while commits fail (disk full); above it the oldest pending readings are dropped. Default 2,000,000. */
   maxPendingItems?: number;
-  /** Sequence numbers reserved on disk ahead of use, so a kill never lets a handed-out seq repeat. Default 1,000,000. */
+  /**
+   * NORMAL mode only: sequence numbers reserved on disk ahead of use, so that a power loss that rolls back
+   * acked chunks never lets a seq repeat (default 1,000,000). With FULL every commit is durable, so the edge
+   * resumes right after the last committed seq and a kill -9 leaves no gap at the collector.
+   */
   seqReserveBlock?: number;
   /** SQLite max_page_count: a hard cap on the file, for disk-full tests. */
   sqliteMaxPageCount?: number;
@@ -190,7 +194,7 @@ export class EdgeBuffer {
     this.commitIntervalMs = commitIntervalMs;
     this.flushAtItems = opts.flushAtItems ?? 100_000;
     this.maxPendingItems = opts.maxPendingItems ?? 2_000_000;
-    this.seqReserveBlock = opts.seqReserveBlock ?? 1_000_000;
+    this.seqReserveBlock = (opts.synchronous ?? 'FULL') === 'FULL' ? 0 : (opts.seqReserveBlock ?? 1_000_000);
     this.chunkLimits = { maxItems: opts.maxChunkItems ?? 20_000, maxBytes: opts.maxChunkBytes ?? 1 << 20 };
     this.chunker = new Chunker(this.chunkLimits);
 
@@ -245,7 +249,7 @@ export class EdgeBuffer {
       droppedChunks: dropped.chunks ?? 0,
       droppedByDevice: new Map(Object.entries(dropped.byDevice ?? {})),
     };
-    // Everything up to the reservation may have been handed out before a crash: continue above it.
+    // Continue above the recorded high-water mark (NORMAL: the reservation, which may include seqs handed out before a crash).
     const reserved = Math.max(Number(meta.get('seq_reserved') ?? 0), totals.maxSeq);
     this.nextSeqValue = reserved + 1;
     this.reservedThrough = reserved;
@@ -288,7 +292,7 @@ export class EdgeBuffer {
   private takeSeq(): number {
     if (this.closed) throw new Error('edge buffer: closed');
     const seq = this.nextSeqValue++;
-    if (seq > this.reservedThrough) this.reserveSeqs(seq);
+    if (this.seqReserveBlock > 0 && seq > this.reservedThrough) this.reserveSeqs(seq);
     return seq;
   }
 
@@ -355,6 +359,8 @@ export class EdgeBuffer {
     encoded.sort((a, b) => a.firstSeq - b.firstSeq);
 
     const now = Date.now();
+    // FULL mode: the commit itself records the sequence high-water mark (no reservation ahead of it).
+    if (this.seqReserveBlock === 0) this.reservedThrough = Math.max(this.reservedThrough, upTo);
     const ledger = cloneLedger(this.ledger);
     const acked = [...this.ackedPending.keys()];
     let committed: CommittedChunk[];

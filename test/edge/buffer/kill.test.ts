@@ -30,6 +30,11 @@ describe('EdgeBuffer under kill -9', () => {
         // Nothing from run 1 may carry a seq that run 2 also handed out.
         const run1Max = Math.max(...seqs.filter((s) => s < run2.first));
         expect(run1Max).toBeGreaterThanOrEqual(run1.lastCommitted);
+        // FULL mode: a restart resumes right after the last committed seq, so the collector sees no gap.
+        expect(run2.first).toBe(run1Max + 1);
+        const gaps: number[] = [];
+        for (let s = 1; s <= Math.max(...seqs); s++) if (!counts.has(s)) gaps.push(s);
+        expect(gaps).toEqual([]);
         const next = b.addReading({ deviceId: 'x', metric: 'flow', number: 1, unit: 'm3/h', ts: 1 });
         expect(next).toBeGreaterThan(Math.max(...seqs));
       } finally {

@@ -1,0 +1,144 @@
+// Config parsing, secrets, CLI token/edge management, and admission control of the ingest queue.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/log.js';
+import { encodeBatch } from '../../schema/codec.js';
+import { hashSecret, verifySecret } from '../../collector/auth/secrets.js';
+import { resolveToken } from '../../collector/auth/tokens.js';
+import { collectorCli } from '../../collector/cli.js';
+import { ConfigError, loadConfig, parseConfig } from '../../collector/config.js';
+import { Feed } from '../../collector/feed.js';
+import { IngestPipeline } from '../../collector/ingest/pipeline.js';
+import { CollectorMetrics } from '../../collector/metrics.js';
+import { Store } from '../../collector/store/index.js';
+import { gapsOf, normalize, subtract } from '../../collector/store/ranges.js';
+import { chooseResolution } from '../../collector/store/series.js';
+import { readingsBatch, sleep, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+
+describe('collector config', () => {
+  it('needs no file: defaults for everything', () => {
+    const c = loadConfig(undefined);
+    expect(c.dataDir).toBe('./data/collector');
+    expect(c.http.port).toBe(8080);
+    expect(c.mqtt.embedded?.port).toBe(1883);
+    expect(c.influx).toBeUndefined();
+  });
+
+  it('reads YAML and applies --data-dir/--http-port/--mqtt-port overrides', () => {
+    const f = join(tmp.dir, 'c.yaml');
+    writeFileSync(f, 'dataDir: /var/lib/yiwang\nhttp: {port: 9000}\nmqtt: {embedded: {port: 1884}}\nretention: {rawDays: 7}\ningest: {maxQueue: 10}\n');
+    const c = loadConfig(f, { httpPort: 0, mqttPort: 0, dataDir: '/tmp/x' });
+    expect([c.dataDir, c.http.port, c.mqtt.embedded?.port, c.retention.rawDays, c.retention.hourDays, c.ingest.maxQueue]).toEqual(['/tmp/x', 0, 0, 7, 3650, 10]);
+  });
+
+  it('names the path of every unknown key and bad value', () => {
+    const bad = () =>
+      parseConfig({
+        http: { port: 70000, colour: 'red' },
+        mqtt: { external: { url: 'http://x' } },
+        edges: [{ id: 'e 1', passwordHash: 'plain' }],
+        retention: { rawDays: -1 },
+        influx: { url: 'x' },
+        extra: 1,
+      });
+    expect(bad).toThrow(ConfigError);
+    let msg = '';
+    try {
+      bad();
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    for (const part of ['http.port', 'http.colour: unknown key', 'mqtt.external.url', 'edges[0].id', 'edges[0].passwordHash', 'retention.rawDays', 'influx.url', 'config.extra: unknown key']) {
+      expect(msg).toContain(part);
+    }
+  });
+
+  it('refuses --mqtt-port with an external broker', () => {
+    const f = join(tmp.dir, 'ext.yaml');
+    writeFileSync(f, 'mqtt:\n  external: {url: "mqtt://broker:1883", sharedGroup: collectors}\n');
+    expect(loadConfig(f).mqtt.external?.sharedGroup).toBe('collectors');
+    expect(() => loadConfig(f, { mqttPort: 1 })).toThrow(/--mqtt-port/);
+  });
+});
+
+describe('secrets and sequence ranges', () => {
+  it('hashes with scrypt and verifies in constant time', async () => {
+    const h = await hashSecret('s3cret');
+    expect(h).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(h).not.toContain('s3cret');
+    expect(await verifySecret('s3cret', h)).toBe(true);
+    expect(await verifySecret('s3creT', h)).toBe(false);
+    expect(await verifySecret('s3cret', 'scrypt$garbage')).toBe(false);
+  });
+
+  it('merges, subtracts and finds gaps', () => {
+    expect(normalize([{ first: 5, last: 9 }, { first: 1, last: 3 }, { first: 4, last: 4 }, { first: 20, last: 25 }])).toEqual([{ first: 1, last: 9 }, { first: 20, last: 25 }]);
+    expect(subtract(1, 30, [{ first: 5, last: 9 }, { first: 20, last: 25 }])).toEqual([{ first: 1, last: 4 }, { first: 10, last: 19 }, { first: 26, last: 30 }]);
+    expect(subtract(5, 9, [{ first: 1, last: 10 }])).toEqual([]);
+    expect(gapsOf([{ first: 1, last: 9 }, { first: 20, last: 25 }])).toEqual([{ first: 10, last: 19 }]);
+  });
+
+  it('chooses raw points for short ranges and rollups for long ones', () => {
+    const base = { agg: 'avg' as const, rawDays: 30, minuteDays: 365, now: 100 * 86_400_000 };
+    const to = base.now;
+    expect(chooseResolution({ ...base, from: to - 3_600_000, to })).toEqual({ resolution: 'raw', step: null });
+    expect(chooseResolution({ ...base, from: to - 86_400_000, to })).toEqual({ resolution: '1m', step: 120_000 });
+    expect(chooseResolution({ ...base, from: to - 30 * 86_400_000, to })).toEqual({ resolution: '1h', step: 3_600_000 });
+    expect(chooseResolution({ ...base, from: to - 3_600_000, to, step: 10_000 })).toEqual({ resolution: 'raw', step: 10_000 });
+    expect(chooseResolution({ ...base, from: to - 40 * 86_400_000, to, step: 10_000 }).resolution).toBe('1m'); // raw expired
+  });
+});
+
+describe('collector CLI', () => {
+  it('creates bureau tokens and edges in the data directory, printing secrets once', async () => {
+    const dir = join(tmp.dir, 'cli');
+    let out = '';
+    const write = (s: string) => void (out += s);
+    expect(await collectorCli(['token', 'create', '--bureau', 'water', '--data-dir', dir], write)).toBe(0);
+    const token = out.trim();
+    out = '';
+    expect(await collectorCli(['edge', 'add', '--id', 'edge-cli', '--data-dir', dir], write)).toBe(0);
+    const password = out.trim();
+    const store = Store.open(dir);
+    try {
+      expect(resolveToken(store, token)).toEqual({ name: 'water-bureau', admin: false, bureau: 'water' });
+      expect(await verifySecret(password, store.edges.get('edge-cli')!.password_hash)).toBe(true);
+    } finally {
+      store.close();
+    }
+    out = '';
+    expect(await collectorCli(['--help'], write)).toBe(0);
+    expect(out).toContain('token create');
+    expect(await collectorCli(['token', 'frobnicate', '--data-dir', dir], write)).toBe(2);
+  });
+});
+
+describe('ingest admission control', () => {
+  it('holds the transport back while the queue is full and releases it after the commit', async () => {
+    const store = Store.open(join(tmp.dir, 'bp'));
+    const cfg = { maxQueue: 2, maxPayloadBytes: 1 << 20, maxItemsPerBatch: 1000, unknownDevices: 'claim' as const, commitIntervalMs: 150 };
+    const p = new IngestPipeline(store, cfg, new CollectorMetrics(), new Feed(10), silentLogger, false);
+    const acks: number[] = [];
+    p.publishAck = (_e, a) => acks.push(a.batchId);
+    try {
+      const pay = (i: number) => Buffer.from(encodeBatch(readingsBatch('bp', i, i * 10, 10)));
+      let released = 0;
+      void p.offer('bp', pay(1)).then(() => released++);
+      void p.offer('bp', pay(2)).then(() => released++);
+      const third = p.offer('bp', pay(3)).then(() => released++);
+      await sleep(20);
+      expect(released).toBe(1); // the second filled the queue; it and the third wait
+      expect(acks).toEqual([]);
+      await third;
+      expect(acks).toEqual([1, 2, 3]);
+      expect(released).toBe(3);
+    } finally {
+      p.stop();
+      store.close();
+    }
+  });
+});
