@@ -1,6 +1,6 @@
 // Image-quality thresholds. Values are on 8-bit samples (0–255, limited range: black ≈ 16, white ≈ 235)
 // as ffmpeg's signalstats reports them, measured on the analysis copy (scaled to at most ANALYSIS_WIDTH).
-// Calibrated on GStreamer test patterns served over RTSP (see test/fixtures/rtsp_server.py) and documented in
+// Calibrated on GStreamer test patterns served over RTSP (see demo/simulators/rtsp_server.py) and documented in
 // protocols/onvif/README.md. A check is WARN at `warn`, FAULT at `fault`.
 
 /** Width of the analysis copy: bounds filter CPU on HD streams; blur scores are relative to it. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_PROFILE_DIR, loadProfileFile } from '../../../core/profiles.js';
 import factory, { Hj212Adapter, type Hj212Connection } from '../../../protocols/hj212/index.js';
 import { EXAMPLE } from './example.js';
-import { startHj212Station, type Hj212Station } from '../../fixtures/hj212-station.js';
+import { startHj212Station, type Hj212Station } from '../../../demo/simulators/hj212-station.js';
 import { MemoryLogger } from '../../helpers/logger.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 

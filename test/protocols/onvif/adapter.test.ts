@@ -6,8 +6,8 @@ import { silentLogger } from '../../../core/log.js';
 import factory, { type OnvifAdapter } from '../../../protocols/onvif/index.js';
 import { EventKind, Verdict } from '../../../schema/types.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
-import { startOnvifSimulator, type OnvifSimulator } from '../../fixtures/onvif-simulator.js';
-import { startHungRtspServer, startRtspServer, type RtspServer } from '../../fixtures/rtsp-server.js';
+import { startOnvifSimulator, type OnvifSimulator } from '../../../demo/simulators/onvif-simulator.js';
+import { startHungRtspServer, startRtspServer, type RtspServer } from '../../../demo/simulators/rtsp-server.js';
 
 const profile = loadProfileFile(join(BUILTIN_PROFILE_DIR, 'onvif-ip-camera.yaml'));
 // long intervals: the test drives checks itself after the initial ones

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnoseStream, type Diagnosis } from '../../../protocols/onvif/diagnose.js';
 import { probeStream } from '../../../protocols/onvif/probe.js';
 import { Verdict } from '../../../schema/types.js';
-import { startRtspServer, unreachableRtspUrl, type RtspMount, type RtspServer } from '../../fixtures/rtsp-server.js';
+import { startRtspServer, unreachableRtspUrl, type RtspMount, type RtspServer } from '../../../demo/simulators/rtsp-server.js';
 
 let rtsp: RtspServer;
 const results = new Map<string, Diagnosis>();

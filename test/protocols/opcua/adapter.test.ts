@@ -1,4 +1,4 @@
-// The OPC UA adapter against a real node-opcua server (test/fixtures/opcua-server.ts) on 127.0.0.1.
+// The OPC UA adapter against a real node-opcua server (demo/simulators/opcua-server.ts) on 127.0.0.1.
 // One server is shared by every test; the reconnect test, last, stops it and starts a new one on the same port.
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfileFile, type DeviceProfile, type PointDef } from '../../../core/profiles.js';
 import type { ProtocolAdapter } from '../../../protocols/adapter.js';
 import createOpcuaAdapter from '../../../protocols/opcua/index.js';
-import { freePort, startOpcuaServer, type OpcuaSim } from '../../fixtures/opcua-server.js';
+import { freePort, startOpcuaServer, type OpcuaSim } from '../../../demo/simulators/opcua-server.js';
 import { MemoryLogger } from '../../helpers/logger.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_PROFILE_DIR, loadProfileFile } from '../../../core/profiles.js';
 import factory, { Sl651Adapter, parseSettings } from '../../../protocols/sl651/index.js';
 import { ESC } from '../../../protocols/sl651/framer.js';
-import { startSl651Station, type Sl651Station } from '../../fixtures/sl651-station.js';
+import { startSl651Station, type Sl651Station } from '../../../demo/simulators/sl651-station.js';
 import { MemoryLogger } from '../../helpers/logger.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 

@@ -1,0 +1,74 @@
+// External-broker mode against a real Mosquitto: two collectors share one database and one shared
+// subscription; every batch is stored once and acked, redeliveries included.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { decodeAck, encodeBatch } from '../../schema/codec.js';
+import { topics } from '../../schema/topics.js';
+import type { Ack } from '../../schema/types.js';
+import type { Collector } from '../../collector/index.js';
+import { readingsBatch, sleep, startTestCollector, tempDir } from './helpers.js';
+
+const MOSQUITTO = '/usr/sbin/mosquitto';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('external broker mode with a shared subscription', () => {
+  const tmp = tempDir();
+  let broker: ChildProcess;
+  let port: number;
+  const collectors: Collector[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install Debian's mosquitto package to run this test`);
+    port = await freePort();
+    const conf = join(tmp.dir, 'mosquitto.conf');
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    broker = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+    for (let i = 0; i < 50; i++) {
+      const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
+      if (ok) break;
+      await sleep(100);
+    }
+    for (let i = 0; i < 2; i++) {
+      collectors.push(await startTestCollector(join(tmp.dir, 'db'), (c) => (c.mqtt = { external: { url: `mqtt://127.0.0.1:${port}`, sharedGroup: 'collectors', clientId: `collector-${i}` } })));
+    }
+  });
+  afterAll(async () => {
+    for (const c of collectors) await c.stop();
+    broker?.kill('SIGTERM');
+    tmp.remove();
+  });
+
+  it('splits batches between collectors, stores each sequence once and acks every batch', async () => {
+    const edge = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'edge-x', reconnectPeriod: 0 });
+    const acks: Ack[] = [];
+    edge.on('message', (_t, p) => acks.push(decodeAck(p)));
+    await edge.subscribeAsync(topics.ack('edge-x'), { qos: 1 });
+    const batches = Array.from({ length: 20 }, (_, i) => readingsBatch('edge-x', i + 1, i * 25 + 1, 25, { device: 'x-dev' }));
+    for (const round of [1, 2]) {
+      for (const b of batches) await edge.publishAsync(topics.batch('edge-x'), Buffer.from(encodeBatch(b)), { qos: 1 });
+      const deadline = Date.now() + 10_000;
+      while (acks.length < 20 * round && Date.now() < deadline) await sleep(20);
+    }
+    await edge.endAsync();
+    expect(acks.length).toBe(40);
+    expect(new Set(acks.map((a) => a.batchId)).size).toBe(20);
+    const n = collectors[0]!.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM points').get()!.n;
+    expect(n).toBe(500);
+    expect(collectors[0]!.store.edges.ranges('edge-x')).toEqual([{ first: 1, last: 500 }]);
+    const stored = collectors.map((c) => c.metrics.readingsIn.total());
+    expect(stored[0]! + stored[1]!).toBe(500);
+    expect(stored.every((s) => s > 0)).toBe(true); // the shared subscription really split the load
+    expect(collectors[0]!.metrics.dedupHits.total() + collectors[1]!.metrics.dedupHits.total()).toBe(500);
+  });
+});
