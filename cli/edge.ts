@@ -14,9 +14,9 @@ import { silentLogger } from '../core/log.js';
 import { dispatch, parse, UsageError, type Command } from './args.js';
 
 const DEFAULT_CONFIG = process.env.YIWANG_EDGE_CONFIG ?? 'edge.yaml';
-const configOpt = { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG } } as const;
+export const configOpt = { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG } } as const;
 
-function requireConfig(file: string): void {
+export function requireConfig(file: string): void {
   if (!existsSync(file)) throw new UsageError(`config file ${file} not found (create one with: yiwang edge init --site-type village --out ${file})`);
 }
 
@@ -204,14 +204,19 @@ const deviceAdd: Command = {
     if (v.serial) device.serialNumber = v.serial;
     if (v.scenario) device.scenario = v.scenario;
     if (v.industry) device.industry = v.industry;
-    const { text } = withDevice(readDoc(v.config), v.config, device);
-    await validateDevices(v.config, text);
-    writeConfigAtomically(v.config, text);
-    process.stdout.write(`device ${v.id} (${v.profile}) written to ${v.config}\n`);
-    if (!v['no-apply']) await applyLive(v.config);
+    await registerDevice(v.config, device, !v['no-apply']);
     return 0;
   },
 };
+
+/** Validates a device exactly as the agent will, writes it into the config and applies it to the running agent. */
+export async function registerDevice(configFile: string, device: DeviceConfig, apply: boolean): Promise<void> {
+  const { text } = withDevice(readDoc(configFile), configFile, device);
+  await validateDevices(configFile, text);
+  writeConfigAtomically(configFile, text);
+  process.stdout.write(`device ${device.id} (${device.profile}) written to ${configFile}\n`);
+  if (apply) await applyLive(configFile);
+}
 
 async function applyLive(file: string): Promise<void> {
   try {

@@ -9,6 +9,7 @@ import { createToken, type Principal } from '../auth/tokens.js';
 import { SEVERITY_NAMES } from '../store/events.js';
 import { AGGS, type Agg } from '../store/series.js';
 import { visibleTo } from '../store/registry.js';
+import { VideoStore } from '../store/video.js';
 import type { ApiContext } from './context.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readBody, readJson, sendJson, sendText, wantsCsv } from './http.js';
 import { serveFeed } from './sse.js';
@@ -204,6 +205,28 @@ const addToken: Handler = async (ctx, who, req, res) => {
   }
 };
 
+const cameraSnapshot: Handler = (ctx, who, _req, res, _q, [id]) => {
+  visibleDevice(ctx, who, id!);
+  const snap = new VideoStore(ctx.store.db).latestSnapshot(id!);
+  if (!snap) throw notFound();
+  res.writeHead(200, {
+    'content-type': 'image/jpeg',
+    'content-length': snap.jpeg.length,
+    'cache-control': 'no-store',
+    'x-snapshot-time': iso(snap.ts),
+    ...(snap.width ? { 'x-snapshot-width': String(snap.width), 'x-snapshot-height': String(snap.height ?? '') } : {}),
+  });
+  res.end(snap.jpeg);
+};
+
+const cameraQuality: Handler = (ctx, who, _req, res, q, [id]) => {
+  visibleDevice(ctx, who, id!);
+  const to = parseTime(q.get('to'), 'to', Date.now());
+  const from = parseTime(q.get('from'), 'from', 0);
+  const limit = Math.min(1000, Math.max(1, Number(q.get('limit') ?? 20) || 20));
+  sendJson(res, 200, { device: id, results: new VideoStore(ctx.store.db).quality(id!, { from, to, limit }) });
+};
+
 const seg = '([^/]+)';
 export const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/api\/v1\/devices$/, handler: listDevices },
@@ -213,6 +236,8 @@ export const ROUTES: Route[] = [
   { method: 'GET', pattern: new RegExp(`^/api/v1/devices/${seg}/history$`), handler: deviceHistory },
   { method: 'GET', pattern: new RegExp(`^/api/v1/devices/${seg}/series/${seg}$`), handler: series },
   { method: 'GET', pattern: /^\/api\/v1\/latest$/, handler: latest },
+  { method: 'GET', pattern: new RegExp(`^/api/v1/cameras/${seg}/snapshot$`), handler: cameraSnapshot },
+  { method: 'GET', pattern: new RegExp(`^/api/v1/cameras/${seg}/quality$`), handler: cameraQuality },
   { method: 'GET', pattern: /^\/api\/v1\/events$/, handler: events },
   { method: 'GET', pattern: /^\/api\/v1\/sites$/, handler: sites },
   { method: 'GET', pattern: /^\/api\/v1\/feed$/, handler: (ctx, who, req, res, q) => serveFeed(ctx, who, req, res, q) },

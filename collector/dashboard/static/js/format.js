@@ -1,0 +1,37 @@
+// Formatting of times and values for tables, cards and chart axes.
+const pad = (n) => String(n).padStart(2, '0');
+
+export function fmtTime(ms, { seconds = true, date = true } = {}) {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
+  const d = new Date(ms);
+  const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
+  return date ? `${day} ${time}` : time;
+}
+
+/** A number with precision that suits its size: 1234.5, 12.35, 0.123. */
+export function fmtNumber(v) {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return String(v ?? '–');
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 100) return v.toFixed(1);
+  if (a >= 1 || a === 0) return String(Number(v.toFixed(2)));
+  return String(Number(v.toPrecision(3)));
+}
+
+/** Units not worth printing next to a value. */
+export const displayUnit = (unit) => (!unit || unit === 'bool' || unit === 'count' ? '' : unit);
+
+/** Duration in ms as "15 s", "5 min", "3 h". */
+export function fmtStep(ms) {
+  if (!ms) return '';
+  if (ms < 60_000) return `${ms / 1000} s`;
+  if (ms < 3_600_000) return `${ms / 60_000} min`;
+  if (ms < 86_400_000) return `${ms / 3_600_000} h`;
+  return `${ms / 86_400_000} d`;
+}
+
+/** Strips user:password@ from stream URLs before showing them. */
+export function redactUrl(u) {
+  return String(u).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+}
