@@ -170,7 +170,8 @@ export function createMap(devices, { onSelect, selected } = {}) {
     refresh() {
       for (const { g, title, d } of devEls.values()) {
         const hl = health(d.runtimeStatus);
-        g.setAttribute('class', ['dev', `h-${hl}`, g.classList.contains('dim') && 'dim', g.classList.contains('selected') && 'selected'].filter(Boolean).join(' '));
+        for (const c of [...g.classList]) if (c.startsWith('h-')) g.classList.remove(c);
+        g.classList.add(`h-${hl}`);
         g.dataset.health = hl;
         title.textContent = `${d.name || d.id} · ${label('kind', d.kind)} · ${label('status', d.runtimeStatus || 'unknown')}${d.statusReason ? ` (${d.statusReason})` : ''}`;
       }

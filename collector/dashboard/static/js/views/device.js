@@ -1,0 +1,321 @@
+// One device: latest values, a chart of any metric with threshold lines, camera snapshot/stream health/quality,
+// the 一机一档 record with its change history, and the device's alarms and events. Live feed items update it.
+import { api, apiJson, apiJsonOr404, ApiError, qs } from '../api.js';
+import { createChart } from '../chart.js';
+import { h, select } from '../dom.js';
+import { fmtStep, fmtTime, redactUrl } from '../format.js';
+import { label, t } from '../i18n.js';
+import { metricDef, metricName, state, thresholdsFor } from '../state.js';
+import { errorBox, fmtValue, severityBadge, siteLabel, statusBadge, verdictBadge } from './common.js';
+
+const RANGES = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
+const NICE_STEPS = [1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3];
+const TARGET_POINTS = 300;
+const AGGS = ['avg', 'min', 'max', 'last'];
+const VIDEO_HEALTH = ['video_online', 'video_fps', 'video_bitrate_kbps', 'video_first_frame_ms', 'video_decode_errors'];
+
+/** A calendar-friendly step that gives about TARGET_POINTS points over `rangeMs`. */
+export const stepFor = (rangeMs) => NICE_STEPS.find((st) => st >= rangeMs / TARGET_POINTS) ?? 86400e3;
+
+const RECORD_GROUPS = [
+  ['g_basic', [['f_id', (r) => r.id], ['f_name', (r) => r.name], ['f_kind', (r) => label('kind', r.kind)], ['f_profileId', (r) => r.profileId], ['f_manufacturer', (r) => r.manufacturer], ['f_model', (r) => r.model], ['f_serialNumber', (r) => r.serialNumber], ['f_firmware', (r) => r.firmware], ['f_address', (r) => r.address]]],
+  ['g_location', [['f_longitude', (r) => r.location?.longitude], ['f_latitude', (r) => r.location?.latitude], ['f_locAddress', (r) => r.location?.address], ['f_divisionCode', (r) => r.location?.divisionCode], ['f_siteId', (r) => r.site?.id], ['f_siteName', (r) => r.site?.name], ['f_siteType', (r) => label('siteType', r.site?.type)]]],
+  ['g_management', [['f_scenario', (r) => r.scenario], ['f_industry', (r) => r.industry], ['f_sharingScope', (r) => (r.sharingScope ?? []).map((b) => label('bureau', b)).join('、')], ['f_installedDate', (r) => r.installedDate], ['f_maintainer', (r) => r.maintainer], ['f_maintainerContact', (r) => r.maintainerContact], ['f_lifecycle', (r) => label('lifecycle', r.lifecycle)]]],
+  ['g_runtime', [['f_runtimeStatus', (r) => label('status', r.runtimeStatus)], ['f_statusReason', (r) => r.statusReason], ['f_lastSeen', (r) => (r.lastSeen ? fmtTime(r.lastSeen) : '')], ['f_edgeId', (r) => r.edgeId], ['f_updatedAt', (r) => (r.updatedAt ? fmtTime(r.updatedAt) : '')]]],
+  ['g_camera', [['f_cameraType', (r) => label('cameraType', r.camera?.cameraType)], ['f_fillLight', (r) => label('fillLight', r.camera?.fillLight)], ['f_direction', (r) => label('direction', r.camera?.direction)], ['f_encoding', (r) => r.camera?.encoding], ['f_resolution', (r) => r.camera?.resolution], ['f_frameRate', (r) => r.camera?.frameRate], ['f_bitrateKbps', (r) => r.camera?.bitrateKbps], ['f_ptz', (r) => (r.camera?.ptz === undefined ? '' : r.camera.ptz ? t('yes') : t('no'))], ['f_recordRetentionDays', (r) => r.camera?.recordRetentionDays], ['f_streamUris', (r) => (r.camera?.streamUris ?? []).map(redactUrl).join('\n')], ['f_snapshotUri', (r) => (r.camera?.snapshotUri ? redactUrl(r.camera.snapshotUri) : '')], ['f_hardwareId', (r) => r.camera?.hardwareId]]],
+];
+
+function recordView(r) {
+  return RECORD_GROUPS.filter(([g]) => g !== 'g_camera' || r.camera).map(([group, fields]) =>
+    h(
+      'div',
+      { class: 'record-group' },
+      h('h3', {}, t(group)),
+      h('dl', { class: 'record' }, fields.flatMap(([key, get]) => {
+        const v = get(r);
+        return [h('dt', {}, t(key)), h('dd', { 'data-field': key.slice(2) }, v === undefined || v === null || v === '' ? '–' : String(v))];
+      })),
+    ),
+  );
+}
+
+function eventRow(e) {
+  return h(
+    'tr',
+    { 'data-event': e.id },
+    h('td', { class: 'nowrap' }, fmtTime(e.ts)),
+    h('td', {}, severityBadge(e.severity)),
+    h('td', {}, label('eventKind', e.kind)),
+    h('td', {}, e.metric ? metricName(e.metric) : ''),
+    h('td', { class: 'num' }, e.value !== undefined ? fmtValue(e.metric, e.value) : ''),
+    h('td', { class: 'num' }, e.threshold !== undefined ? fmtValue(e.metric, e.threshold) : ''),
+    h('td', {}, e.message ?? ''),
+  );
+}
+
+export function mountDevice(root, { id, params, navigate }) {
+  const ctrl = new AbortController();
+  const opts = { signal: ctrl.signal };
+  let device = state.devices.get(id);
+  let view = { metric: params.get('metric') || '', range: RANGES[params.get('range')] ? params.get('range') : '24h', agg: AGGS.includes(params.get('agg')) ? params.get('agg') : 'avg' };
+  let chart;
+  let chartResolution;
+  let metrics = [];
+  let loadSeq = 0;
+
+  const head = h('div', { class: 'device-head' });
+  const latestGrid = h('div', { class: 'latest-grid' });
+  const chartBox = h('div', { class: 'chart-box' });
+  const chartInfo = h('span', { class: 'muted chart-info' });
+  const chartTools = h('div', { class: 'toolbar' });
+  const cameraBox = h('div');
+  const recordBox = h('div', { class: 'record-box' });
+  const eventsBody = h('tbody');
+  const historyBox = h('div');
+
+  const syncUrl = () => history.replaceState(null, '', `#/device/${encodeURIComponent(id)}${qs(view)}`);
+
+  function renderHead() {
+    const d = device ?? { id };
+    head.replaceChildren(
+      h('a', { href: '#/', class: 'back' }, t('back')),
+      h('h2', {}, d.name || d.id, ' ', h('span', { class: 'mono muted' }, d.id)),
+      h('div', { class: 'head-meta' }, statusBadge(d.runtimeStatus), d.statusReason ? h('span', { class: 'muted' }, d.statusReason) : null, h('span', { class: 'muted' }, label('kind', d.kind)), h('span', { class: 'muted' }, siteLabel(d)), h('span', { class: 'muted' }, `${t('lastSeen')}: ${d.lastSeen ? fmtTime(d.lastSeen) : '–'}`)),
+    );
+  }
+
+  function latestCard(metric, row) {
+    const th = thresholdsFor(device, metric);
+    let level = '';
+    if (th && typeof row.value === 'number') {
+      const over = (lim) => lim !== undefined && (th.direction === 'below' ? row.value <= lim : row.value >= lim);
+      level = over(th.alarm) ? 'lvl-alarm' : over(th.warning) ? 'lvl-warning' : '';
+    } else if (th?.when !== undefined && row.value === th.when) level = 'lvl-alarm';
+    return h(
+      'button',
+      { class: ['latest-card', level, metric === view.metric && 'active'], 'data-metric': metric, onclick: () => chooseMetric(metric) },
+      h('span', { class: 'metric-name' }, metricName(metric)),
+      h('b', { class: 'value' }, fmtValue(metric, row.value, row.unit)),
+      h('span', { class: 'muted small' }, fmtTime(row.ts), row.quality && row.quality !== 'good' ? h('span', { class: `q q-${row.quality}` }, ` · ${t(`quality_${row.quality}`)}`) : null),
+    );
+  }
+
+  function renderLatest() {
+    const m = state.latest.get(id);
+    if (!m || !m.size) return latestGrid.replaceChildren(h('p', { class: 'muted' }, t('noLatest')));
+    latestGrid.replaceChildren(...[...m].sort(([a], [b]) => a.localeCompare(b)).map(([metric, row]) => latestCard(metric, row)));
+  }
+
+  function renderChartTools() {
+    const names = [...new Set([...metrics, ...(state.latest.get(id)?.keys() ?? [])])].sort();
+    chartTools.replaceChildren(
+      h('label', {}, t('metric'), ' ', select(names.map((n) => [n, metricName(n)]), view.metric, chooseMetric, { class: 'metric-select' })),
+      h('span', { class: 'seg' }, Object.keys(RANGES).map((r) => h('button', { class: ['btn', r === view.range && 'active'], 'data-range': r, onclick: () => chooseRange(r) }, r))),
+      h('label', {}, t('agg'), ' ', select(AGGS.map((a) => [a, t(`agg${a[0].toUpperCase()}${a.slice(1)}`)]), view.agg, (a) => ((view.agg = a), syncUrl(), loadChart()))),
+      h('span', { class: 'spacer' }),
+      chartInfo,
+    );
+  }
+
+  async function loadChart() {
+    const seq = ++loadSeq;
+    if (!view.metric) {
+      chartBox.replaceChildren(h('p', { class: 'muted' }, t('noMetrics')));
+      return;
+    }
+    const to = Date.now();
+    const range = RANGES[view.range];
+    const step = stepFor(range);
+    chartInfo.textContent = '…';
+    try {
+      const r = await apiJson(`/api/v1/devices/${encodeURIComponent(id)}/series/${encodeURIComponent(view.metric)}${qs({ from: to - range, to, step, agg: view.agg })}`, opts);
+      if (seq !== loadSeq) return;
+      const def = metricDef(view.metric);
+      chart = createChart({ points: r.points, from: to - range, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds: thresholdsFor(device, view.metric), step: r.step });
+      chartResolution = r.resolution;
+      chartBox.replaceChildren(chart.el);
+      chartBox.dataset.metric = view.metric;
+      const res = r.resolution === 'raw' ? t('raw') : r.resolution === '1m' ? t('rollup1m') : r.resolution === '1h' ? t('rollup1h') : r.resolution;
+      chartInfo.textContent = `${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}`;
+    } catch (err) {
+      if (err?.name === 'AbortError' || seq !== loadSeq) return;
+      chart = undefined;
+      chartInfo.textContent = '';
+      chartBox.replaceChildren(err instanceof ApiError && err.status === 404 ? h('p', { class: 'muted' }, t('noSeries')) : errorBox(err));
+    }
+  }
+
+  function chooseMetric(m) {
+    if (!m || m === view.metric) return;
+    view.metric = m;
+    syncUrl();
+    renderLatest();
+    renderChartTools();
+    void loadChart();
+  }
+
+  function chooseRange(r) {
+    view.range = r;
+    syncUrl();
+    renderChartTools();
+    void loadChart();
+  }
+
+  async function loadEvents() {
+    try {
+      const r = await apiJson(`/api/v1/events${qs({ device: id, from: Date.now() - RANGES['30d'] })}`, opts);
+      const list = r.events.slice().reverse();
+      eventsBody.replaceChildren(...list.map(eventRow));
+      if (!list.length) eventsBody.append(h('tr', { class: 'placeholder' }, h('td', { colspan: 7, class: 'empty' }, t('noEvents'))));
+    } catch (err) {
+      if (err?.name !== 'AbortError') eventsBody.replaceChildren(h('tr', {}, h('td', { colspan: 7 }, errorBox(err))));
+    }
+  }
+
+  async function loadHistory() {
+    try {
+      const r = await apiJson(`/api/v1/devices/${encodeURIComponent(id)}/history`, opts);
+      historyBox.replaceChildren(
+        r.history.length
+          ? h('table', { class: 'table compact' }, h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('actor')), h('th', {}, t('changes')))),
+              h('tbody', {}, r.history.slice(0, 50).map((e) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(e.ts)), h('td', {}, e.actor), h('td', { class: 'changes' }, Object.entries(e.changes).map(([k, [a, b]]) => h('div', {}, h('b', {}, k), `: ${a === null || a === undefined ? '–' : JSON.stringify(a)} → ${b === null || b === undefined ? '–' : JSON.stringify(b)}`)))))))
+          : h('p', { class: 'muted' }, t('noHistory')),
+      );
+    } catch (err) {
+      if (err?.name !== 'AbortError') historyBox.replaceChildren(errorBox(err));
+    }
+  }
+
+  let snapshotUrl;
+  async function loadSnapshot(box) {
+    box.replaceChildren(h('p', { class: 'muted' }, '…'));
+    try {
+      const res = await api(`/api/v1/cameras/${encodeURIComponent(id)}/snapshot`, { ...opts, accept: 'image/jpeg' });
+      const blob = await res.blob();
+      if (snapshotUrl) URL.revokeObjectURL(snapshotUrl);
+      snapshotUrl = URL.createObjectURL(blob);
+      const taken = res.headers.get('last-modified') || res.headers.get('x-snapshot-ts');
+      box.replaceChildren(h('img', { src: snapshotUrl, alt: t('snapshot'), class: 'snapshot' }), taken ? h('p', { class: 'muted small' }, /^\d+$/.test(taken) ? fmtTime(Number(taken)) : taken) : null);
+    } catch (err) {
+      if (err?.name === 'AbortError') return;
+      box.replaceChildren(err instanceof ApiError && err.status === 404 ? h('p', { class: 'muted no-snapshot' }, t('noSnapshot')) : errorBox(err));
+    }
+  }
+
+  function renderStreamHealth(box) {
+    const m = state.latest.get(id);
+    const rows = VIDEO_HEALTH.filter((k) => m?.has(k)).map((k) => h('tr', {}, h('td', {}, metricName(k)), h('td', { class: 'num' }, fmtValue(k, m.get(k).value, m.get(k).unit)), h('td', { class: 'muted nowrap' }, fmtTime(m.get(k).ts))));
+    box.replaceChildren(rows.length ? h('table', { class: 'table compact' }, h('tbody', {}, rows)) : h('p', { class: 'muted' }, t('noLatest')));
+  }
+
+  async function loadQuality(box) {
+    try {
+      const r = await apiJsonOr404(`/api/v1/cameras/${encodeURIComponent(id)}/quality?limit=20`, opts);
+      const results = r?.results ?? [];
+      if (!results.length) return box.replaceChildren(h('p', { class: 'muted no-quality' }, t('noQuality')));
+      box.replaceChildren(
+        h('table', { class: 'table compact quality' },
+          h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('verdict')), h('th', {}, t('checks')))),
+          h('tbody', {}, results.map((q) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(q.ts)), h('td', {}, verdictBadge(q.verdict)),
+            h('td', {}, (q.checks ?? []).map((c) => h('span', { class: 'check', title: c.detail ?? '' }, verdictBadge(c.verdict), ` ${c.name} ${typeof c.score === 'number' ? c.score.toFixed(2) : ''}`, c.detail ? h('span', { class: 'muted' }, ` (${c.detail})`) : null)))))),
+        ),
+      );
+    } catch (err) {
+      if (err?.name !== 'AbortError') box.replaceChildren(errorBox(err));
+    }
+  }
+
+  const streamBox = h('div');
+  function renderCamera() {
+    if (device?.kind !== 'camera' && !device?.camera) return cameraBox.replaceChildren();
+    const snapBox = h('div', { class: 'snapshot-box' });
+    const qualityBox = h('div');
+    cameraBox.replaceChildren(
+      h('section', { class: 'panel' },
+        h('h2', {}, t('camera')),
+        h('div', { class: 'grid-3' },
+          h('div', {}, h('div', { class: 'panel-head' }, h('h3', {}, t('snapshot')), h('button', { class: 'btn small', onclick: () => loadSnapshot(snapBox) }, t('refresh'))), snapBox),
+          h('div', {}, h('h3', {}, t('streamHealth')), streamBox),
+          h('div', {}, h('h3', {}, t('quality')), qualityBox),
+        ),
+      ),
+    );
+    renderStreamHealth(streamBox);
+    void loadSnapshot(snapBox);
+    void loadQuality(qualityBox);
+  }
+
+  root.replaceChildren(
+    head,
+    h('section', { class: 'panel' }, h('h2', {}, t('latest')), latestGrid),
+    h('section', { class: 'panel' }, h('h2', {}, t('chart')), chartTools, chartBox),
+    cameraBox,
+    h('div', { class: 'grid-2' },
+      h('section', { class: 'panel' }, h('h2', {}, t('record')), recordBox),
+      h('div', {},
+        h('section', { class: 'panel' }, h('h2', {}, t('alarms')),
+          h('div', { class: 'table-wrap' }, h('table', { class: 'table compact events-table' }, h('thead', {}, h('tr', {}, [t('time'), t('severity'), t('eventKind'), t('metric'), t('value'), t('threshold'), t('message')].map((c) => h('th', {}, c)))), eventsBody))),
+        h('section', { class: 'panel' }, h('h2', {}, t('history')), historyBox),
+      ),
+    ),
+  );
+  renderHead();
+  renderLatest();
+
+  (async () => {
+    try {
+      const rec = await apiJson(`/api/v1/devices/${encodeURIComponent(id)}`, opts);
+      metrics = (rec.metrics ?? []).map((m) => m.metric);
+      const { metrics: _m, ...record } = rec;
+      device = Object.assign(state.devices.get(id) ?? {}, record);
+      state.devices.set(id, device);
+    } catch (err) {
+      if (err?.name === 'AbortError') return;
+      root.replaceChildren(head, err instanceof ApiError && err.status === 404 ? h('p', { class: 'error' }, t('notFound')) : errorBox(err));
+      return;
+    }
+    if (!view.metric || !metrics.includes(view.metric)) {
+      const preferred = metrics.find((m) => !['device', 'video'].includes(metricDef(m)?.category)) ?? metrics[0];
+      if (preferred && !(view.metric && state.latest.get(id)?.has(view.metric))) view.metric = preferred;
+    }
+    renderHead();
+    renderLatest();
+    renderChartTools();
+    recordBox.replaceChildren(...recordView(device));
+    renderCamera();
+    void loadChart();
+    void loadEvents();
+    void loadHistory();
+  })();
+
+  return {
+    onLive(batch) {
+      if (!batch.devices.has(id)) return;
+      device = state.devices.get(id) ?? device;
+      renderHead();
+      let newMetric = false;
+      for (const r of batch.readings) {
+        if (r.device !== id) continue;
+        if (!metrics.includes(r.metric)) (metrics.push(r.metric), (newMetric = true));
+        // Rollups (7 d, 30 d) are not extended with raw points: the next load shows the new bucket.
+        if (chart && r.metric === view.metric && chartResolution === 'raw') chart.addPoint({ ts: r.ts, value: r.value, quality: r.quality });
+      }
+      renderLatest();
+      for (const metric of batch.readings.filter((r) => r.device === id).map((r) => r.metric)) latestGrid.querySelector(`[data-metric="${CSS.escape(metric)}"]`)?.classList.add('flash');
+      if (newMetric) {
+        renderChartTools();
+        if (!view.metric) chooseMetric(metrics[0]);
+      }
+      if (batch.readings.some((r) => r.device === id && VIDEO_HEALTH.includes(r.metric))) renderStreamHealth(streamBox);
+      const evs = batch.events.filter((e) => e.device === id);
+      if (evs.length) {
+        eventsBody.querySelector('.placeholder')?.remove();
+        for (const e of evs) eventsBody.prepend(eventRow(e));
+      }
+    },
+    unmount() {
+      ctrl.abort();
+      if (snapshotUrl) URL.revokeObjectURL(snapshotUrl);
+    },
+  };
+}
