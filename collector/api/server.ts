@@ -1,4 +1,4 @@
-// HTTP(S) server: /healthz and /metrics without auth, everything under /api/v1 behind bearer tokens.
+// HTTP(S) server: /healthz without auth; /metrics (admin token) and everything under /api/v1 behind bearer tokens.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -52,14 +52,19 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
     }
     return sendJson(res, db ? 200 : 503, { ok: db, db, ingestQueue: ctx.pipeline.depth });
   }
-  if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
-  if (!path.startsWith('/api/v1/')) throw new HttpError(404, 'not found');
+  const isMetrics = req.method === 'GET' && path === '/metrics';
+  if (!isMetrics && !path.startsWith('/api/v1/')) throw new HttpError(404, 'not found');
   const auth = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(auth);
   const who = m ? resolveToken(ctx.store, m[1]!) : undefined;
   if (!who) {
     res.setHeader('www-authenticate', 'Bearer');
     throw new HttpError(401, m ? 'unknown token' : 'missing bearer token');
+  }
+  // Metrics name every edge and its lag: operators (admin tokens) only; Prometheus sends the token as bearer_token.
+  if (isMetrics) {
+    if (!who.admin) throw new HttpError(403, 'admin token required');
+    return sendText(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
   }
   let pathMatched = false;
   for (const r of ROUTES) {

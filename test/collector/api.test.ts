@@ -95,12 +95,14 @@ describe('collector HTTP API', () => {
     tmp.remove();
   });
 
-  it('requires a bearer token; healthz and metrics are open', async () => {
+  it('requires a bearer token; healthz is open, metrics need an admin token', async () => {
     expect((await api(c.httpPort, undefined, '/api/v1/devices')).status).toBe(401);
     expect((await api(c.httpPort, 'yw_not-a-token', '/api/v1/devices')).status).toBe(401);
     const h = await apiJson(c.httpPort, undefined, '/healthz');
     expect(h.body).toMatchObject({ ok: true });
-    expect(await (await api(c.httpPort, undefined, '/metrics')).text()).toMatch(/yiwang_collector_readings_total \d+/);
+    expect((await api(c.httpPort, undefined, '/metrics')).status).toBe(401);
+    expect((await api(c.httpPort, tok.water, '/metrics')).status).toBe(403);
+    expect(await (await api(c.httpPort, tok.admin, '/metrics')).text()).toMatch(/yiwang_collector_readings_total \d+/);
   });
 
   it('scopes device lists, records, history, series, latest, events, sites and export to the bureau', async () => {

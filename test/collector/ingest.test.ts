@@ -95,7 +95,7 @@ describe('collector ingest', () => {
     expect(c.store.edges.ranges('edge-b')).toEqual([]);
     const ok = await e.send(readingsBatch('edge-b', 11, 1, 3, { device: 'b-dev' }));
     expect(ok.committedThrough).toBe(3);
-    const metrics = await (await fetch(`http://127.0.0.1:${c.httpPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${c.httpPort}/metrics`, { headers: { authorization: `Bearer ${c.createToken({ name: `ops-${Math.random()}`, admin: true })}` } })).text();
     expect(metrics).toMatch(/yiwang_collector_rejected_payloads_total\{reason="decode"\} 1/);
   });
 
@@ -166,7 +166,7 @@ describe('collector ingest', () => {
     await e.client.publishAsync(topics.status('edge-gap'), Buffer.from(encodeEdgeStatus({ edgeId: 'edge-gap', online: false, ts: Date.now() })), { qos: 1 });
     await sleep(100);
     expect(c.store.edges.list().find((x) => x.id === 'edge-gap')!.connected).toBe(false);
-    const metrics = await (await fetch(`http://127.0.0.1:${c.httpPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${c.httpPort}/metrics`, { headers: { authorization: `Bearer ${c.createToken({ name: `ops-${Math.random()}`, admin: true })}` } })).text();
     expect(metrics).toMatch(/yiwang_collector_edge_lag_seconds\{edge="edge-gap"\} \d+/);
   });
 });
@@ -177,7 +177,8 @@ describe('collector restart mid-stream', () => {
     let c = await startTestCollector(tmp.dir);
     try {
       const password = await c.addEdge('edge-r');
-      const batches = Array.from({ length: 100 }, (_, i) => readingsBatch('edge-r', i + 1, i * 50 + 1, 50, { device: 'r-dev' }));
+      const N = 600; // enough batches that the collector is certainly stopped mid-stream
+      const batches = Array.from({ length: N }, (_, i) => readingsBatch('edge-r', i + 1, i * 50 + 1, 50, { device: 'r-dev' }));
       let e = await TestEdge.connect(c.mqttPort!, 'edge-r', password);
       // Fire everything, stop the collector while batches are in flight.
       for (const b of batches) e.client.publish(topics.batch('edge-r'), Buffer.from(encodeBatch(b)), { qos: 1 }, () => undefined);
@@ -185,19 +186,19 @@ describe('collector restart mid-stream', () => {
       await c.stop();
       await e.close();
       const acked = new Set(e.acks.map((a) => a.batchId));
-      expect(acked.size).toBeLessThan(100); // really stopped mid-stream
+      expect(acked.size).toBeLessThan(N); // really stopped mid-stream
       c = await startTestCollector(tmp.dir);
       e = await TestEdge.connect(c.mqttPort!, 'edge-r', password);
       // The edge resends every batch it has no ack for (and, to be strict, the last acked one too).
       const resend = batches.filter((b) => !acked.has(b.batchId) || b.batchId === Math.max(...acked));
       for (const b of resend) await e.publish(b);
       for (const b of resend) await e.waitAck(b.batchId);
-      const last = e.acks.find((a) => a.batchId === 100)!;
-      expect(last.committedThrough).toBe(5000);
-      expect(c.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM points').get()!.n).toBe(5000);
+      const last = e.acks.find((a) => a.batchId === N)!;
+      expect(last.committedThrough).toBe(N * 50);
+      expect(c.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM points').get()!.n).toBe(N * 50);
       const r = c.store.db.prepare<[], { s: number; n: number }>('SELECT sum(count) AS n, sum(sum) AS s FROM rollup_1m').get()!;
-      expect(r.n).toBe(5000); // rollups counted each reading exactly once
-      expect(r.s).toBe((5000 * 5001) / 2);
+      expect(r.n).toBe(N * 50); // rollups counted each reading exactly once
+      expect(r.s).toBe((N * 50 * (N * 50 + 1)) / 2);
       await e.close();
     } finally {
       await c.stop();
