@@ -5,7 +5,7 @@ import { EventKind, type Ack, type Batch, type DeviceRecord, type SeqRange } fro
 import type { DeviceRow } from '../store/registry.js';
 import { recordBody } from '../store/registry.js';
 import type { Store } from '../store/index.js';
-import { contains, normalize, subtract } from '../store/ranges.js';
+import { contains, runsOf, subtract } from '../store/ranges.js';
 import { lineFor } from '../store/influx.js';
 import type { FeedItem } from '../feed.js';
 
@@ -185,15 +185,17 @@ function applyJob(store: Store, job: IngestJob, own: Ownership, opts: CommitOpti
         .run(s.deviceId, s.ts, Buffer.from(s.jpeg ?? []), s.width ?? null, s.height ?? null);
       o.stored.other++;
     }
-    store.edges.commit(edgeId, b.firstSeq, b.lastSeq);
   }
+  const carried = runsOf(itemSeqs(b));
+  if (!o.duplicate) for (const r of carried) store.edges.commit(edgeId, r.first, r.last);
   store.edges.recordBatch(edgeId, job.receivedAt, b.sentAt, b.stats);
-  const committed: SeqRange[] = normalize([...held, ...fresh]).map((r) => ({
-    first: Math.max(r.first, b.firstSeq),
-    last: Math.min(r.last, b.lastSeq),
-  }));
+  const committed: SeqRange[] = carried;
   o.ack.committed = committed;
   return o;
+}
+
+function* itemSeqs(b: Batch): Iterable<number> {
+  for (const list of [b.readings, b.events, b.records, b.videoQuality, b.snapshots]) for (const x of list ?? []) yield x.seq ?? 0;
 }
 
 /** Applies a group of batches in one transaction; acks carry committed_through read after the writes. */

@@ -39,3 +39,19 @@ export function gapsOf(ranges: SeqRange[]): SeqRange[] {
   for (let i = 1; i < ranges.length; i++) out.push({ first: ranges[i - 1]!.last + 1, last: ranges[i]!.first - 1 });
   return out;
 }
+
+/**
+ * The runs of consecutive sequence numbers among a batch's items. An edge numbers all its items from one
+ * sequence but buffers telemetry and events in separate chunks, so one Batch's [first_seq, last_seq] can
+ * contain seqs that travel in another Batch: only the seqs actually carried are committed.
+ */
+export function runsOf(seqs: Iterable<number>): SeqRange[] {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const out: SeqRange[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last && s <= last.last + 1) last.last = Math.max(last.last, s);
+    else out.push({ first: s, last: s });
+  }
+  return out;
+}

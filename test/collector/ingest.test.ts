@@ -206,3 +206,34 @@ describe('collector restart mid-stream', () => {
     }
   });
 });
+
+describe('batches whose seq ranges interleave', () => {
+  it('stores an event whose seq lies inside another batch\'s [first_seq, last_seq] (edges chunk telemetry and events apart)', async () => {
+    const tmp = tempDir();
+    const c = await startTestCollector(tmp.dir);
+    try {
+      const password = await c.addEdge('edge-i');
+      const e = await TestEdge.connect(c.mqttPort!, 'edge-i', password);
+      // Telemetry chunk: seqs 1, 2, 4, 5 (3 went to an event chunk), so first=1, last=5.
+      const telemetry = readingsBatch('edge-i', 1, 1, 5, { device: 'i-dev' });
+      telemetry.readings = telemetry.readings!.filter((r) => r.seq !== 3);
+      const a1 = await e.send(telemetry);
+      expect(a1.committed).toEqual([{ first: 1, last: 2 }, { first: 4, last: 5 }]);
+      expect(a1.committedThrough).toBe(2);
+      const ev = { edgeId: 'edge-i', batchId: 2, firstSeq: 3, lastSeq: 3, events: [{ deviceId: 'i-dev', kind: EventKind.ALARM_RAISED, severity: Severity.MAJOR, message: 'above warning', ts: Date.now(), seq: 3, code: 'water_level.warning' }] };
+      const a2 = await e.send(ev);
+      expect(a2.committedThrough).toBe(5);
+      expect(c.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events').get()!.n).toBe(1);
+      // Redelivering either batch stores nothing twice.
+      await e.send(ev);
+      await e.send(telemetry);
+      expect(c.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events').get()!.n).toBe(1);
+      expect(c.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM points').get()!.n).toBe(4);
+      expect(c.store.edges.ranges('edge-i')).toEqual([{ first: 1, last: 5 }]);
+      await e.close();
+    } finally {
+      await c.stop();
+      tmp.remove();
+    }
+  });
+});

@@ -86,13 +86,18 @@ describe('edge agent end to end', () => {
     expect(rssi?.value).toBe(-75);
   });
 
-  it('raises a water-level alarm event when the river passes the warning line', async () => {
-    levelCm = 360;
-    const ev = await until('alarm event', async () => {
-      const r = await api<{ events: { device: string; code: string; kind: string }[] }>(`/api/v1/events?from=0&to=${Date.now() + 60_000}`);
-      return r.body.events.find((e) => e.device === 'WL-01' && e.code === 'water_level.warning');
-    });
-    expect(ev).toBeDefined();
+  it('raises a water-level alarm when the river passes the warning line and clears it when it falls back', async () => {
+    type Ev = { device: string; code: string; kind: string; value: number };
+    const alarms = async () =>
+      ((await api<{ events: Ev[] }>(`/api/v1/events?from=0&to=${Date.now() + 60_000}&device=WL-01`)).body.events ?? []).filter((e) => e.code === 'water_level.warning');
+    // 3.72 m from the start: above the 3.5 m warning line.
+    const raised = await until('alarm raised', async () => (await alarms()).find((e) => e.kind === 'alarm_raised'));
+    expect(raised.value).toBe(3.72);
+    levelCm = 300;
+    const cleared = await until('alarm cleared', async () => (await alarms()).find((e) => e.kind === 'alarm_cleared'));
+    expect(cleared.value).toBe(3);
+    expect((await alarms()).filter((e) => e.kind === 'alarm_raised')).toHaveLength(1);
+    levelCm = 372;
   });
 
   it('takes MQTT JSON from a field device on the embedded broker; the bureau scope hides other bureaus\' devices', async () => {

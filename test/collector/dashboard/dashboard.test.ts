@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../core/log.js';
 import { startCollector, type Collector } from '../../../collector/index.js';
 import { serveDashboard } from '../../../collector/dashboard/serve.js';
-import { EventKind, Severity, type DeviceRecord, type Reading } from '../../../schema/types.js';
+import { EventKind, Severity, Verdict, type DeviceRecord, type Reading } from '../../../schema/types.js';
 import { tempDir, TestEdge } from '../helpers.js';
 
 const EDGE = 'edge-dash';
@@ -34,16 +34,38 @@ const records: DeviceRecord[] = [
   },
 ];
 const WATER_IDS = ['cam-01', 'rg-01', 'wl-01'];
+// A real 16x12 JPEG (ffmpeg -f lavfi -i color=c=0x2b7bd6:s=16x12 -frames:v 1).
+const TINY_JPEG = Buffer.from('/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgQEBMQExYWFhYWFhoYGhsbGxoaGhobGxsdHR0iIiIdHR0bGx0dICAiIiUmJSMjIiMmJigoKDAwLi44ODpFRVP/xABLAAEBAAAAAAAAAAAAAAAAAAAABQEBAAAAAAAAAAAAAAAAAAAABhABAAAAAAAAAAAAAAAAAAAAABEBAAAAAAAAAAAAAAAAAAAAAP/AABEIAAwAEAMBIgACEQADEQD/2gAMAwEAAhEDEQA/AJgB2Hv/2Q==', 'base64');
 
 let seq = 10;
 let batchId = 1;
 const reading = (deviceId: string, metric: string, unit: string, ts: number, value: number | boolean): Reading =>
   ({ deviceId, metric, unit, ts, seq: seq++, quality: 0, ...(typeof value === 'boolean' ? { boolean: value } : { number: value }) });
 
-/** Serves the dashboard and forwards everything else to the collector, so page and API share one origin. */
-async function startFrontProxy(target: number): Promise<{ port: number; close: () => Promise<void> }> {
+interface FrontProxy {
+  port: number;
+  /** Last-Event-ID header of each /api/v1/feed request, in order ('' when absent). */
+  feedRequests: string[];
+  /** Cuts the page's live feed streams, as a flaky network or a restarted proxy would. */
+  dropFeeds(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the dashboard and forwards everything else to the collector, so page and API share one origin (the way
+ * the collector serves both once serveDashboard is hooked into its server). Sitting in the middle lets the test
+ * cut the SSE stream and watch the page resume it.
+ */
+async function startFrontProxy(target: number): Promise<FrontProxy> {
+  const feeds = new Set<http.ServerResponse>();
+  const feedRequests: string[] = [];
   const server = http.createServer((req, res) => {
     if (serveDashboard(req, res)) return;
+    if (req.url?.startsWith('/api/v1/feed')) {
+      feedRequests.push(String(req.headers['last-event-id'] ?? ''));
+      feeds.add(res);
+      res.on('close', () => feeds.delete(res));
+    }
     const up = http.request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       ur.pipe(res);
@@ -55,6 +77,10 @@ async function startFrontProxy(target: number): Promise<{ port: number; close: (
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    feedRequests,
+    dropFeeds: () => {
+      for (const res of feeds) res.destroy();
+    },
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
@@ -67,7 +93,7 @@ describe('bureau dashboard in chromium', () => {
   const tmp = tempDir('yiwang-dashboard-');
   let c: Collector;
   let edge: TestEdge;
-  let proxy: { port: number; close: () => Promise<void> } | undefined;
+  let proxy: FrontProxy;
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -76,17 +102,15 @@ describe('bureau dashboard in chromium', () => {
 
   beforeAll(async () => {
     c = await startCollector({ overrides: { dataDir: tmp.dir, httpPort: 0, mqttPort: 0 }, log: silentLogger });
-    // Use the collector directly once the lead has hooked serveDashboard into its server; until then a front proxy.
-    const hooked = (await fetch(`http://127.0.0.1:${c.httpPort}/dashboard/catalog.json`)).status === 200;
-    if (!hooked) proxy = await startFrontProxy(c.httpPort);
-    base = `http://127.0.0.1:${proxy?.port ?? c.httpPort}`;
+    proxy = await startFrontProxy(c.httpPort);
+    base = `http://127.0.0.1:${proxy.port}`;
 
     const pw = await c.addEdge(EDGE);
     waterToken = c.createToken({ name: '区水务局值班', bureau: 'water' });
     edge = await TestEdge.connect(c.mqttPort!, EDGE, pw);
     const now = Date.now();
     const readings: Reading[] = [];
-    for (let i = 60; i >= 1; i--) readings.push(reading('wl-01', 'water_level', 'm', now - i * MIN, 2.8 + (60 - i) * 0.01));
+    for (let i = 50; i >= 1; i--) readings.push(reading('wl-01', 'water_level', 'm', now - i * MIN, 2.8 + (50 - i) * 0.01));
     for (let i = 6; i >= 1; i--) readings.push(reading('rg-01', 'rainfall', 'mm', now - i * 10 * MIN, i * 0.5));
     readings.push(reading('cam-01', 'video_online', 'bool', now - MIN, true), reading('hy-01', 'pipe_pressure', 'MPa', now - MIN, 0.35));
     const events = [
@@ -139,7 +163,7 @@ describe('bureau dashboard in chromium', () => {
     const healthOf = (id: string) => page.getAttribute(`svg.map g.dev[data-device="${id}"]`, 'data-health');
     expect(await healthOf('wl-01')).toBe('online');
     expect(await healthOf('rg-01')).toBe('offline');
-    expect(await page.textContent('.devices-table tr[data-device="wl-01"] .latest-cell')).toContain('水位 3.39 m');
+    expect(await page.textContent('.devices-table tr[data-device="wl-01"] .latest-cell')).toContain('水位 3.29 m');
     // Filters narrow the list.
     await page.fill('.filter-text', '雨量');
     await expect.poll(() => page.$$eval('.devices-table tr[data-device]', (r) => r.length)).toBe(1);
@@ -163,23 +187,23 @@ describe('bureau dashboard in chromium', () => {
     await page.waitForSelector('.chart path.series');
     expect(page.url()).toContain('#/device/wl-01');
     await page.click('button[data-range="1h"]');
-    await expect.poll(() => page.textContent('.chart-info')).toMatch(/原始数据.*60 个点/);
+    await expect.poll(() => page.textContent('.chart-info')).toMatch(/原始数据.*50 个点/);
     const points = Number(await page.getAttribute('.chart path.series', 'data-points'));
-    expect(points).toBe(60);
-    expect((await page.getAttribute('.chart path.series', 'd'))!.split(/[ML]/).filter(Boolean)).toHaveLength(60);
+    expect(points).toBe(50);
+    expect((await page.getAttribute('.chart path.series', 'd'))!.split(/[ML]/).filter(Boolean)).toHaveLength(50);
     expect(await page.getAttribute('.chart line.th-warning', 'data-value')).toBe('3.5');
     expect(await page.getAttribute('.chart line.th-alarm', 'data-value')).toBe('4.2');
     expect(await page.textContent('.events-table')).toContain('水位超过预警线');
-    expect(await page.textContent('dl.record')).toContain('区水务局');
+    expect(await page.textContent('.record-box')).toContain('区水务局');
   });
 
   it('updates the latest value, the chart and the map colour live from the SSE feed', async () => {
     const value = () => page.textContent('.latest-card[data-metric="water_level"] .value');
-    expect(await value()).toBe('3.39 m');
+    expect(await value()).toBe('3.29 m');
     const ts = Date.now();
     await edge.send({ edgeId: EDGE, batchId: batchId++, firstSeq: seq, lastSeq: seq, readings: [reading('wl-01', 'water_level', 'm', ts, 3.77)] });
     await expect.poll(value, { timeout: 5000 }).toBe('3.77 m');
-    await expect.poll(() => page.getAttribute('.chart path.series', 'data-points')).toBe('61');
+    await expect.poll(() => page.getAttribute('.chart path.series', 'data-points')).toBe('51');
     expect(await page.getAttribute('.latest-card[data-metric="water_level"]', 'class')).toContain('lvl-warning');
     await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true });
 
@@ -190,11 +214,44 @@ describe('bureau dashboard in chromium', () => {
     await page.screenshot({ path: '/tmp/dashboard-overview.png', fullPage: true });
   });
 
-  it('shows the camera page without a snapshot and switches to English labels', async () => {
+  it('resumes the live feed with Last-Event-ID after the stream is cut, without losing a reading', async () => {
+    const before = proxy.feedRequests.length;
+    expect(proxy.feedRequests[0]).toBe(''); // the first connection starts live, from now
+    proxy.dropFeeds();
+    await expect.poll(() => page.getAttribute('.feed-state', 'data-state')).toBe('reconnecting');
+    // Published while the page is disconnected: it must arrive through the resumed stream.
+    await edge.send({ edgeId: EDGE, batchId: batchId++, firstSeq: seq, lastSeq: seq, readings: [reading('wl-01', 'water_level', 'm', Date.now(), 3.91)] });
+    await expect.poll(() => page.getAttribute('.feed-state', 'data-state'), { timeout: 8000 }).toBe('live');
+    expect(proxy.feedRequests.length).toBe(before + 1);
+    expect(proxy.feedRequests.at(-1)).toMatch(/^\d+$/);
+    await expect.poll(() => page.textContent('.devices-table tr[data-device="wl-01"] .latest-cell')).toBe('水位 3.91 m');
+  });
+
+  it('shows a camera: "no snapshot yet" on 404, then the snapshot and quality verdicts; English labels', async () => {
     await page.click('.devices-table tr[data-device="cam-01"] a');
     await page.waitForSelector('.no-snapshot');
     expect(await page.textContent('.no-snapshot')).toBe('暂无抓图');
-    expect(await page.textContent('dl.record')).toContain('rtsp://***@10.0.0.9/main');
+    await page.waitForSelector('.no-quality');
+    // The edge uploads a snapshot and a quality verdict; Refresh shows both.
+    const ts = Date.now();
+    await edge.send({
+      edgeId: EDGE, batchId: batchId++, firstSeq: seq, lastSeq: seq + 1,
+      snapshots: [{ deviceId: 'cam-01', ts, seq: seq++, jpeg: TINY_JPEG, width: 16, height: 12 }],
+      videoQuality: [{ deviceId: 'cam-01', ts, seq: seq++, verdict: Verdict.WARN, checks: [{ name: 'blur', score: 0.42, verdict: Verdict.WARN, detail: 'soft focus' }, { name: 'black', score: 0.01, verdict: Verdict.OK }] }],
+    });
+    await page.click('button.refresh-camera');
+    await page.waitForSelector('img.snapshot');
+    await expect.poll(() => page.$eval('img.snapshot', (img) => (img as HTMLImageElement).naturalWidth)).toBe(16);
+    expect(await page.getAttribute('img.snapshot', 'src')).toMatch(/^blob:/);
+    await page.waitForSelector('table.quality');
+    const quality = await page.textContent('table.quality');
+    expect(quality).toContain('警告');
+    expect(quality).toContain('blur 0.42');
+    expect(quality).toContain('soft focus');
+    await page.screenshot({ path: '/tmp/dashboard-camera.png', fullPage: true });
+    expect(await page.textContent('.record-box')).toContain('rtsp://***@10.0.0.9/main');
+    await page.waitForSelector('.changes');
+    expect(await page.textContent('body')).not.toContain('secret'); // camera credentials are never shown
     await page.click('button.lang');
     await page.waitForSelector('.latest-card[data-metric="video_online"]');
     expect(await page.textContent('.latest-card[data-metric="video_online"] .metric-name')).toBe('Stream reachable');

@@ -31,7 +31,7 @@ export function fmtStep(ms) {
   return `${ms / 86_400_000} d`;
 }
 
-/** Strips user:password@ from stream URLs before showing them. */
+/** Strips user:password@ from every URL in a text (stream and snapshot URLs carry camera credentials). */
 export function redactUrl(u) {
-  return String(u).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+  return String(u).replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, '$1***@');
 }

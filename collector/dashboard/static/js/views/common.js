@@ -39,7 +39,8 @@ export function headline(deviceId) {
     const i = CATEGORY_RANK.indexOf(metricDef(name)?.category);
     return i < 0 ? CATEGORY_RANK.length : i;
   };
-  const [metric, row] = [...m].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))[0];
+  // video_online says more about a camera than its bitrate does.
+  const [metric, row] = [...m].sort(([a], [b]) => rank(a) - rank(b) || (b === 'video_online') - (a === 'video_online') || a.localeCompare(b))[0];
   return { metric, row, text: `${metricName(metric)} ${fmtValue(metric, row.value, row.unit)}` };
 }
 

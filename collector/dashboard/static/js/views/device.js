@@ -178,7 +178,7 @@ export function mountDevice(root, { id, params, navigate }) {
       historyBox.replaceChildren(
         r.history.length
           ? h('table', { class: 'table compact' }, h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('actor')), h('th', {}, t('changes')))),
-              h('tbody', {}, r.history.slice(0, 50).map((e) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(e.ts)), h('td', {}, e.actor), h('td', { class: 'changes' }, Object.entries(e.changes).map(([k, [a, b]]) => h('div', {}, h('b', {}, k), `: ${a === null || a === undefined ? '–' : JSON.stringify(a)} → ${b === null || b === undefined ? '–' : JSON.stringify(b)}`)))))))
+              h('tbody', {}, r.history.slice(0, 50).map((e) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(e.ts)), h('td', {}, e.actor), h('td', { class: 'changes' }, Object.entries(e.changes).map(([k, [a, b]]) => h('div', {}, h('b', {}, k), `: ${a === null || a === undefined ? '–' : redactUrl(JSON.stringify(a))} → ${b === null || b === undefined ? '–' : redactUrl(JSON.stringify(b))}`)))))))
           : h('p', { class: 'muted' }, t('noHistory')),
       );
     } catch (err) {
@@ -194,8 +194,9 @@ export function mountDevice(root, { id, params, navigate }) {
       const blob = await res.blob();
       if (snapshotUrl) URL.revokeObjectURL(snapshotUrl);
       snapshotUrl = URL.createObjectURL(blob);
-      const taken = res.headers.get('last-modified') || res.headers.get('x-snapshot-ts');
-      box.replaceChildren(h('img', { src: snapshotUrl, alt: t('snapshot'), class: 'snapshot' }), taken ? h('p', { class: 'muted small' }, /^\d+$/.test(taken) ? fmtTime(Number(taken)) : taken) : null);
+      const taken = Date.parse(res.headers.get('x-snapshot-time') ?? '');
+      const size = res.headers.get('x-snapshot-width') ? ` · ${res.headers.get('x-snapshot-width')}×${res.headers.get('x-snapshot-height')}` : '';
+      box.replaceChildren(h('img', { src: snapshotUrl, alt: t('snapshot'), class: 'snapshot' }), h('p', { class: 'muted small snapshot-time' }, Number.isFinite(taken) ? fmtTime(taken) : '', size));
     } catch (err) {
       if (err?.name === 'AbortError') return;
       box.replaceChildren(err instanceof ApiError && err.status === 404 ? h('p', { class: 'muted no-snapshot' }, t('noSnapshot')) : errorBox(err));
@@ -234,7 +235,7 @@ export function mountDevice(root, { id, params, navigate }) {
       h('section', { class: 'panel' },
         h('h2', {}, t('camera')),
         h('div', { class: 'grid-3' },
-          h('div', {}, h('div', { class: 'panel-head' }, h('h3', {}, t('snapshot')), h('button', { class: 'btn small', onclick: () => loadSnapshot(snapBox) }, t('refresh'))), snapBox),
+          h('div', {}, h('div', { class: 'panel-head' }, h('h3', {}, t('snapshot')), h('button', { class: 'btn small refresh-camera', onclick: () => (loadSnapshot(snapBox), loadQuality(qualityBox)) }, t('refresh'))), snapBox),
           h('div', {}, h('h3', {}, t('streamHealth')), streamBox),
           h('div', {}, h('h3', {}, t('quality')), qualityBox),
         ),
