@@ -199,3 +199,30 @@ export function recordsFromCsv(text: string): CsvImportResult {
 export function recordsToJson(records: DeviceRecord[]): string {
   return JSON.stringify(records, null, 2);
 }
+
+/** Removes credentials from a URI (user:password@ and password-like query parameters): records are shared. */
+export function withoutCredentials(uri: string): string {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return uri.replace(/\/\/[^/@\s]*@/, '//');
+  }
+  u.username = '';
+  u.password = '';
+  for (const k of [...u.searchParams.keys()]) if (/^(pass(word)?|pwd|user(name)?|token|auth)$/i.test(k)) u.searchParams.delete(k);
+  return u.toString();
+}
+
+/** The record with every URI stripped of credentials (cameras often report rtsp://user:pass@host/...). */
+export function redactRecordSecrets<T extends DeviceRecord>(r: T): T {
+  if (!r.camera && !r.address) return r;
+  const out = { ...r };
+  if (out.address && /^[a-z][a-z0-9+.-]*:\/\//i.test(out.address)) out.address = withoutCredentials(out.address);
+  if (out.camera) {
+    out.camera = { ...out.camera };
+    if (out.camera.streamUris) out.camera.streamUris = out.camera.streamUris.map(withoutCredentials);
+    if (out.camera.snapshotUri) out.camera.snapshotUri = withoutCredentials(out.camera.snapshotUri);
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 // The edge's AdapterSink: adapter output -> normalization -> durable buffer, health -> events + records.
 import type { AdapterSink, DeviceStatusReport, PointSample } from '../protocols/adapter.js';
 import type { Logger } from '../core/log.js';
+import { redactRecordSecrets } from '../core/records.js';
 import type { Registry } from '../core/prom.js';
 import type { DeviceRecord, Reading, SensingEvent, Snapshot, VideoQuality } from '../schema/types.js';
 import { HealthModel, type DeviceHealth, type HealthTransition } from './health.js';
@@ -47,7 +48,7 @@ export class EdgePipeline implements AdapterSink {
   putRecord(record: DeviceRecord, protocol: string): void {
     this.protocolOf.set(record.id, protocol);
     const prev = this.records.get(record.id);
-    const next = { ...record, edgeId: this.edgeId, runtimeStatus: prev?.runtimeStatus ?? record.runtimeStatus ?? 'unknown', lastSeen: prev?.lastSeen, statusReason: prev?.statusReason };
+    const next = { ...redactRecordSecrets(record), edgeId: this.edgeId, runtimeStatus: prev?.runtimeStatus ?? record.runtimeStatus ?? 'unknown', lastSeen: prev?.lastSeen, statusReason: prev?.statusReason };
     this.records.set(record.id, next);
     this.store.addRecord({ ...next, updatedAt: Date.now() });
   }
@@ -94,7 +95,7 @@ export class EdgePipeline implements AdapterSink {
   record(deviceId: string, patch: Partial<DeviceRecord>): void {
     const cur = this.records.get(deviceId);
     if (!cur) return;
-    const merged: DeviceRecord = { ...cur, ...patch, camera: patch.camera ? { ...cur.camera, ...patch.camera } : cur.camera, id: cur.id };
+    const merged: DeviceRecord = redactRecordSecrets({ ...cur, ...patch, camera: patch.camera ? { ...cur.camera, ...patch.camera } : cur.camera, id: cur.id });
     if (JSON.stringify(merged) === JSON.stringify(cur)) return;
     this.records.set(deviceId, merged);
     this.store.addRecord({ ...merged, updatedAt: Date.now() });

@@ -227,8 +227,14 @@ const cameraQuality: Handler = (ctx, who, _req, res, q, [id]) => {
   sendJson(res, 200, { device: id, results: new VideoStore(ctx.store.db).quality(id!, { from, to, limit }) });
 };
 
+/** Who the token belongs to (the dashboard shows the bureau). */
+const whoami: Handler = (_ctx, who, _req, res) => {
+  sendJson(res, 200, { name: who.name, bureau: who.bureau ?? null, admin: who.admin });
+};
+
 const seg = '([^/]+)';
 export const ROUTES: Route[] = [
+  { method: 'GET', pattern: /^\/api\/v1\/whoami$/, handler: whoami },
   { method: 'GET', pattern: /^\/api\/v1\/devices$/, handler: listDevices },
   { method: 'GET', pattern: new RegExp(`^/api/v1/devices/${seg}$`), handler: getDevice },
   { method: 'PUT', pattern: new RegExp(`^/api/v1/devices/${seg}$`), handler: putDevice(true) },

@@ -1,4 +1,4 @@
-// HTTP(S) server: /healthz without auth; /metrics (admin token) and everything under /api/v1 behind bearer tokens.
+// HTTP(S) server: the dashboard's static files and /healthz without auth; /metrics (admin token) and everything under /api/v1 behind bearer tokens.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -7,6 +7,7 @@ import { resolveToken } from '../auth/tokens.js';
 import type { ApiContext } from './context.js';
 import { HttpError, sendJson, sendText } from './http.js';
 import { ROUTES } from './routes.js';
+import { serveDashboard } from '../dashboard/serve.js';
 
 export interface ApiServer {
   port: number;
@@ -15,6 +16,8 @@ export interface ApiServer {
 
 export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
   const handler: http.RequestListener = (req, res) => {
+    // The dashboard's static files need no token: every piece of data they show comes from the API below.
+    if (serveDashboard(req, res)) return;
     handle(ctx, req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) ctx.log.error({ err: (err as Error).message, url: req.url }, 'api error');

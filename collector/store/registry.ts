@@ -1,6 +1,7 @@
 // 一机一档 registry: device records, their change history, ownership by edge and runtime status.
 import type { DeviceRecord } from '../../schema/types.js';
 import type { Db } from './db.js';
+import { redactRecordSecrets } from '../../core/records.js';
 
 const RUNTIME_FIELDS = ['runtimeStatus', 'lastSeen', 'statusReason', 'seq', 'updatedAt', 'edgeId'] as const;
 
@@ -38,7 +39,7 @@ export interface HistoryEntry {
 
 /** Strips runtime fields: they live in columns, not in the record's history. */
 export function recordBody(r: DeviceRecord): DeviceRecord {
-  const copy: Record<string, unknown> = { ...r };
+  const copy: Record<string, unknown> = { ...redactRecordSecrets(r) };
   for (const k of RUNTIME_FIELDS) delete copy[k];
   return JSON.parse(JSON.stringify(copy)) as DeviceRecord; // drops undefined members
 }

@@ -105,6 +105,11 @@ describe('collector HTTP API', () => {
     expect(await (await api(c.httpPort, tok.admin, '/metrics')).text()).toMatch(/yiwang_collector_readings_total \d+/);
   });
 
+  it('tells a token who it is (whoami) without revealing anything else', async () => {
+    expect((await apiJson(c.httpPort, tok.water, '/api/v1/whoami')).body).toEqual({ name: 'water-bureau', bureau: 'water', admin: false });
+    expect((await apiJson(c.httpPort, tok.admin, '/api/v1/whoami')).body).toEqual({ name: 'ops', bureau: null, admin: true });
+  });
+
   it('scopes device lists, records, history, series, latest, events, sites and export to the bureau', async () => {
     const ids = async (t: string, q = '') => (await apiJson<{ devices: DeviceRecord[] }>(c.httpPort, t, `/api/v1/devices${q}`)).body.devices.map((d) => d.id);
     expect(await ids(tok.water!)).toEqual(['w1', 'wf']);

@@ -78,3 +78,13 @@ describe('一机一档 records', () => {
     expect(bad.errors[1]!.message).toContain('duplicate device id');
   });
 });
+
+describe('credentials never travel in records', () => {
+  it('strips user:password and password-like query parameters from camera URIs', async () => {
+    const { redactRecordSecrets, withoutCredentials } = await import('../../core/records.js');
+    expect(withoutCredentials('rtsp://admin:s3cret@10.0.0.5:554/Streaming/Channels/101')).toBe('rtsp://10.0.0.5:554/Streaming/Channels/101');
+    expect(withoutCredentials('http://10.0.0.5/cgi-bin/snapshot.cgi?channel=1&user=admin&password=s3cret')).toBe('http://10.0.0.5/cgi-bin/snapshot.cgi?channel=1');
+    const r = redactRecordSecrets({ id: 'c', camera: { streamUris: ['rtsp://u:p@h/1'], snapshotUri: 'http://u:p@h/snap.jpg' } });
+    expect(JSON.stringify(r)).not.toMatch(/u:p@/);
+  });
+});
