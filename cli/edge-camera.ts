@@ -3,7 +3,7 @@
 import { loadEdgeConfig, type DeviceConfig } from '../edge/config.js';
 import { wsDiscover } from '../protocols/onvif/discovery.js';
 import { CAMERA_TYPES, DIRECTIONS, FILL_LIGHTS } from '../core/records.js';
-import { configOpt, registerDevice, requireConfig } from './edge.js';
+import { configOpt, recordFieldsFromFlags, recordFlags, registerDevice, requireConfig } from './edge.js';
 import { parse, UsageError, type Command } from './args.js';
 import { existsSync } from 'node:fs';
 
@@ -64,11 +64,10 @@ Device information, media profiles, stream and snapshot URIs are read from the c
       argv,
       {
         ...configOpt,
+        ...recordFlags,
         id: { type: 'string' }, host: { type: 'string' }, port: { type: 'string', default: '80' }, user: { type: 'string' }, password: { type: 'string' },
-        profile: { type: 'string', default: 'onvif-ip-camera' }, name: { type: 'string' }, lon: { type: 'string' }, lat: { type: 'string' },
-        'install-address': { type: 'string' }, division: { type: 'string' }, 'camera-type': { type: 'string' }, 'fill-light': { type: 'string' },
-        direction: { type: 'string' }, scenario: { type: 'string' }, industry: { type: 'string' }, share: { type: 'string' },
-        'retention-days': { type: 'string' }, 'stream-uri': { type: 'string' }, 'no-apply': { type: 'boolean' },
+        profile: { type: 'string', default: 'onvif-ip-camera' }, 'camera-type': { type: 'string' }, 'fill-light': { type: 'string' },
+        direction: { type: 'string' }, 'retention-days': { type: 'string' }, 'stream-uri': { type: 'string' }, 'no-apply': { type: 'boolean' },
       },
       this.usage,
     );
@@ -80,19 +79,7 @@ Device information, media profiles, stream and snapshot URIs are read from the c
     if (v.user) connection.username = v.user;
     if (v.password) connection.password = v.password;
     if (v['stream-uri']) connection.streamUri = v['stream-uri'];
-    const device: DeviceConfig = { id: v.id, profile: v.profile, kind: 'camera', connection };
-    if (v.name) device.name = v.name;
-    if (v.scenario) device.scenario = v.scenario;
-    if (v.industry) device.industry = v.industry;
-    if (v.share) device.sharingScope = v.share.split(',').map((s) => s.trim()).filter(Boolean);
-    if (v.lon || v.lat || v['install-address'] || v.division) {
-      device.location = {
-        ...(v.lon ? { longitude: Number(v.lon) } : {}),
-        ...(v.lat ? { latitude: Number(v.lat) } : {}),
-        ...(v['install-address'] ? { address: v['install-address'] } : {}),
-        ...(v.division ? { divisionCode: v.division } : {}),
-      };
-    }
+    const device: DeviceConfig = { id: v.id, profile: v.profile, kind: 'camera', connection, ...recordFieldsFromFlags(v) };
     const camera: Record<string, unknown> = {};
     if (v['camera-type']) camera.cameraType = v['camera-type'];
     if (v['fill-light']) camera.fillLight = v['fill-light'];

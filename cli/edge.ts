@@ -148,6 +148,36 @@ async function validateDevices(file: string, text: string) {
   await new DeviceManager(catalog, pipeline, silentLogger, bufferDir, cfg.protocols).validate(cfg, file);
 }
 
+/** Flags for the 一机一档 record fields that `device add` and `camera add` both take. */
+export const recordFlags = {
+  name: { type: 'string' }, share: { type: 'string' }, lon: { type: 'string' }, lat: { type: 'string' },
+  'install-address': { type: 'string' }, division: { type: 'string' }, scenario: { type: 'string' }, industry: { type: 'string' },
+} as const;
+
+type RecordFlagValues = { [K in keyof typeof recordFlags]?: string } & { installed?: string; maintainer?: string; contact?: string; serial?: string };
+
+/** The record fields the installer gave as flags; fields without a flag are left out. */
+export function recordFieldsFromFlags(v: RecordFlagValues): Partial<DeviceConfig> {
+  const r: Partial<DeviceConfig> = {};
+  if (v.name) r.name = v.name;
+  if (v.share) r.sharingScope = v.share.split(',').map((s) => s.trim()).filter(Boolean);
+  if (v.lon || v.lat || v['install-address'] || v.division) {
+    r.location = {
+      ...(v.lon ? { longitude: Number(v.lon) } : {}),
+      ...(v.lat ? { latitude: Number(v.lat) } : {}),
+      ...(v['install-address'] ? { address: v['install-address'] } : {}),
+      ...(v.division ? { divisionCode: v.division } : {}),
+    };
+  }
+  if (v.installed) r.installedDate = v.installed;
+  if (v.maintainer) r.maintainer = v.maintainer;
+  if (v.contact) r.maintainerContact = v.contact;
+  if (v.serial) r.serialNumber = v.serial;
+  if (v.scenario) r.scenario = v.scenario;
+  if (v.industry) r.industry = v.industry;
+  return r;
+}
+
 const deviceAdd: Command = {
   name: 'add',
   summary: 'register a device: validate, write the config, apply live',
@@ -166,11 +196,10 @@ const deviceAdd: Command = {
       argv,
       {
         ...configOpt,
+        ...recordFlags,
         profile: { type: 'string' }, id: { type: 'string' }, address: { type: 'string' }, connection: { type: 'string' },
-        name: { type: 'string' }, share: { type: 'string' }, lon: { type: 'string' }, lat: { type: 'string' },
-        'install-address': { type: 'string' }, division: { type: 'string' }, installed: { type: 'string' },
-        maintainer: { type: 'string' }, contact: { type: 'string' }, serial: { type: 'string' },
-        scenario: { type: 'string' }, industry: { type: 'string' }, 'no-apply': { type: 'boolean' },
+        installed: { type: 'string' }, maintainer: { type: 'string' }, contact: { type: 'string' }, serial: { type: 'string' },
+        'no-apply': { type: 'boolean' },
       },
       this.usage,
     );
@@ -187,23 +216,7 @@ const deviceAdd: Command = {
     } catch (err) {
       throw new UsageError(`--connection is not valid JSON: ${(err as Error).message}`);
     }
-    const device: DeviceConfig = { id: v.id, profile: v.profile, connection };
-    if (v.name) device.name = v.name;
-    if (v.share) device.sharingScope = v.share.split(',').map((s) => s.trim()).filter(Boolean);
-    if (v.lon || v.lat || v['install-address'] || v.division) {
-      device.location = {
-        ...(v.lon ? { longitude: Number(v.lon) } : {}),
-        ...(v.lat ? { latitude: Number(v.lat) } : {}),
-        ...(v['install-address'] ? { address: v['install-address'] } : {}),
-        ...(v.division ? { divisionCode: v.division } : {}),
-      };
-    }
-    if (v.installed) device.installedDate = v.installed;
-    if (v.maintainer) device.maintainer = v.maintainer;
-    if (v.contact) device.maintainerContact = v.contact;
-    if (v.serial) device.serialNumber = v.serial;
-    if (v.scenario) device.scenario = v.scenario;
-    if (v.industry) device.industry = v.industry;
+    const device: DeviceConfig = { id: v.id, profile: v.profile, connection, ...recordFieldsFromFlags(v) };
     await registerDevice(v.config, device, !v['no-apply']);
     return 0;
   },

@@ -10,7 +10,7 @@ import { Feed } from './feed.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './ingest/embedded.js';
 import { startExternalConsumer, type ExternalConsumer } from './ingest/external.js';
 import { IngestPipeline } from './ingest/pipeline.js';
-import { CollectorMetrics, Gauge } from './metrics.js';
+import { CollectorMetrics } from './metrics.js';
 import { Store } from './store/index.js';
 import { InfluxExporter } from './store/influx.js';
 
@@ -67,21 +67,15 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       await pipeline.drain();
     });
 
-    metrics.addGauge(new Gauge('yiwang_collector_ingest_queue', 'Batches waiting for storage', () => [{ value: pipeline.depth }]));
-    metrics.addGauge(
-      new Gauge('yiwang_collector_edge_lag_seconds', 'Age of the oldest item in each edge\'s buffer (0 when empty)', () =>
-        store.edges.list().map((e) => ({ labels: { edge: e.id }, value: e.lagMs / 1000 })),
-      ),
+    metrics.gauge('yiwang_collector_ingest_queue', 'Batches waiting for storage', () => [[{}, pipeline.depth]]);
+    metrics.gauge('yiwang_collector_edge_lag_seconds', 'Age of the oldest item in each edge\'s buffer (0 when empty)', () =>
+      store.edges.list().map((e) => [{ edge: e.id }, e.lagMs / 1000]),
     );
-    metrics.addGauge(
-      new Gauge('yiwang_collector_edge_missing_seqs', 'Sequence numbers missing between committed ranges, per edge', () =>
-        store.edges.list().map((e) => ({ labels: { edge: e.id }, value: e.missing })),
-      ),
+    metrics.gauge('yiwang_collector_edge_missing_seqs', 'Sequence numbers missing between committed ranges, per edge', () =>
+      store.edges.list().map((e) => [{ edge: e.id }, e.missing]),
     );
-    metrics.addGauge(
-      new Gauge('yiwang_collector_edge_connected', 'Edge connected (1) or not (0)', () =>
-        store.edges.list().map((e) => ({ labels: { edge: e.id }, value: e.connected ? 1 : 0 })),
-      ),
+    metrics.gauge('yiwang_collector_edge_connected', 'Edge connected (1) or not (0)', () =>
+      store.edges.list().map((e) => [{ edge: e.id }, e.connected ? 1 : 0]),
     );
 
     let influx: InfluxExporter | undefined;
@@ -90,7 +84,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       influx.start();
       const exporter = influx;
       cleanups.unshift(() => exporter.stop());
-      metrics.addGauge(new Gauge('yiwang_collector_influx_pending_lines', 'Lines waiting in the InfluxDB outbox', () => [{ value: exporter.pending().lines }]));
+      metrics.gauge('yiwang_collector_influx_pending_lines', 'Lines waiting in the InfluxDB outbox', () => [[{}, exporter.pending().lines]]);
     }
 
     const runRetention = () => {

@@ -1,7 +1,8 @@
-// A small Prometheus text-format registry: counters, gauges and summaries with labels.
-// Hand-written because the needs are tiny and the edge box counts every megabyte.
+// A small Prometheus text-format registry: counters, gauges and summaries with labels, and a histogram.
+// Hand-written because the needs are tiny and the edge box counts every megabyte. The edge agent and the
+// collector both expose their metrics through it.
 
-type Labels = Record<string, string | number>;
+export type Labels = Record<string, string | number>;
 
 const labelKey = (labels: Labels): string =>
   Object.keys(labels)
@@ -13,14 +14,19 @@ abstract class Metric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: 'counter' | 'gauge' | 'summary',
+    readonly type: 'counter' | 'gauge' | 'summary' | 'histogram',
   ) {}
   abstract lines(): string[];
 }
 
 export class Counter extends Metric {
   private readonly values = new Map<string, number>();
-  constructor(name: string, help: string) {
+  /** @param zeroWhenEmpty expose `name 0` until the first inc (otherwise no sample at all). */
+  constructor(
+    name: string,
+    help: string,
+    private readonly zeroWhenEmpty = false,
+  ) {
     super(name, help, 'counter');
   }
   inc(labels: Labels = {}, by = 1): void {
@@ -36,6 +42,7 @@ export class Counter extends Metric {
     return t;
   }
   lines(): string[] {
+    if (!this.values.size && this.zeroWhenEmpty) return [`${this.name} 0`];
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }
@@ -99,16 +106,61 @@ export class Summary extends Metric {
   }
 }
 
+/** Cumulative buckets plus a ring of recent observations for quantiles in status pages. */
+export class Histogram extends Metric {
+  private static readonly RECENT = 4096;
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  private readonly recent: number[] = [];
+  private next = 0;
+  constructor(
+    name: string,
+    help: string,
+    readonly buckets: readonly number[],
+  ) {
+    super(name, help, 'histogram');
+    this.counts = buckets.map(() => 0);
+  }
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
+    if (this.recent.length < Histogram.RECENT) this.recent.push(value);
+    else this.recent[this.next++ % Histogram.RECENT] = value;
+  }
+  /** Quantile of the recent observations; 0 before the first. */
+  quantile(q: number): number {
+    if (!this.recent.length) return 0;
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  }
+  lines(): string[] {
+    const out = this.buckets.map((b, i) => `${this.name}_bucket{le="${b}"} ${this.counts[i]}`);
+    out.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    return out;
+  }
+}
+
+export interface RegistryOptions {
+  /** Counters expose `name 0` until their first inc (the collector's choice; the edge omits them). */
+  zeroCounters?: boolean;
+}
+
 export class Registry {
   private readonly metrics: Metric[] = [];
+  constructor(private readonly options: RegistryOptions = {}) {}
   counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+    return this.add(new Counter(name, help, this.options.zeroCounters));
   }
   gauge(name: string, help: string, collect?: () => Iterable<[Labels, number]>): Gauge {
     return this.add(new Gauge(name, help, collect));
   }
   summary(name: string, help: string, window?: number): Summary {
     return this.add(new Summary(name, help, window));
+  }
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.add(new Histogram(name, help, buckets));
   }
   private add<M extends Metric>(m: M): M {
     this.metrics.push(m);

@@ -7,10 +7,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCollector, type Collector } from '../collector/index.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { freePort } from '../core/net.js';
 import { startEdge, type EdgeAgent } from '../edge/agent.js';
 import { hashSecret } from '../protocols/mqtt/auth.js';
 import { Scenario } from './scenario.js';
-import { float32Words, freePort, startModbusSimulator, uint32Words } from './simulators/modbus-sim.js';
+import { float32Words, startModbusSimulator, uint32Words } from './simulators/modbus-sim.js';
 import { startMqttSimulator } from './simulators/mqtt-sim.js';
 
 export const EXAMPLES_DIR = fileURLToPath(new URL('../examples/demo/', import.meta.url));

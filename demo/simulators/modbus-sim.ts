@@ -1,20 +1,9 @@
 // A Modbus TCP device simulator (modbus-serial's ServerTCP): several unit ids behind one port, each a
 // register map computed from the scenario at read time.
 import ModbusRTU from 'modbus-serial';
-import { createServer } from 'node:net';
+import { freePort } from '../../core/net.js';
 
 export type RegisterMap = (t: number) => { holding?: Record<number, number>; input?: Record<number, number>; coils?: Record<number, boolean> };
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Splits a float32 into two registers (high word first unless lowWordFirst). */
 export function float32Words(v: number, lowWordFirst = false): [number, number] {

@@ -1,18 +1,9 @@
 // HJ 212-2017 Annex A CRC: CRC-16 with the reflected polynomial 0xA001, but the register is shifted
 // right by 8 before each byte is XORed in (not CRC-16/MODBUS's byte order). Computed over the data segment.
+import { CRC16_A001_TABLE as TABLE } from '../common/crc16.js';
 
 // The 8 shift/XOR steps applied to a 16-bit register r equal (r >> 8) ^ TABLE[r & 0xFF] (XOR is linear),
 // so the per-byte loop below is the Annex A bit loop, one table lookup per byte.
-const TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let b = 0; b < 8; b++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
-    t[i] = c;
-  }
-  return t;
-})();
-
 /** CRC of `data` (a latin1 string: one char per byte, or a Buffer) as the number the frame carries. */
 export function hj212Crc(data: string | Uint8Array): number {
   let crc = 0xffff;

@@ -2,6 +2,8 @@
 // Loaded by the edge with a dynamic import() when a device uses protocol hj212.
 import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, ProtocolAdapter } from '../adapter.js';
 import type { DeviceProfile } from '../../core/profiles.js';
+import { parseListenAddress } from '../common/station-listener.js';
+import { StationRegistry } from '../common/station-registry.js';
 import { factorIndex } from './map.js';
 import { Hj212Server, PROTOCOL, type StationEntry } from './server.js';
 
@@ -20,14 +22,7 @@ export interface Hj212Settings {
 export const DEFAULT_PORT = 9212;
 
 export function parseSettings(raw: Record<string, unknown> | undefined): Hj212Settings {
-  const s = raw ?? {};
-  const host = s.host ?? '0.0.0.0';
-  const port = s.port ?? DEFAULT_PORT;
-  if (typeof host !== 'string' || host === '') throw new Error('protocols.hj212.host: must be a host name or address');
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error('protocols.hj212.port: must be an integer 0-65535');
-  }
-  return { host, port };
+  return parseListenAddress(PROTOCOL, raw ?? {}, DEFAULT_PORT);
 }
 
 const MN_RE = /^[A-Za-z0-9]{1,24}$/;
@@ -36,8 +31,7 @@ const PW_RE = /^[^;,=&\r\n]{1,32}$/;
 export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   readonly protocol = PROTOCOL;
   private readonly settings: Hj212Settings;
-  private readonly byMn = new Map<string, StationEntry>();
-  private readonly mnOf = new Map<string, string>(); // device id → MN
+  private readonly stations = new StationRegistry<StationEntry>('MN');
   private server: Hj212Server | undefined;
   private port: number | undefined;
   private resolveListening!: (port: number) => void;
@@ -69,7 +63,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
 
   async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
     if (this.server) return;
-    this.server = new Hj212Server({ sink, log, station: (mn) => this.byMn.get(mn) });
+    this.server = new Hj212Server({ sink, log, station: (mn) => this.stations.get(mn) });
     this.port = await this.server.listen(this.settings.host, this.settings.port);
     log.info({ protocol: PROTOCOL, host: this.settings.host, port: this.port }, 'hj212 listening');
     this.resolveListening(this.port);
@@ -84,12 +78,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
     const issues = this.validateConnection(device.connection, device.profile);
     if (issues.length) throw new Error(`device ${device.id}: ${issues.join('; ')}`);
     const { mn, password } = device.connection;
-    const holder = this.byMn.get(mn);
-    if (holder && holder.id !== device.id) throw new Error(`device ${device.id}: MN ${mn} is already used by device ${holder.id}`);
-    const old = this.mnOf.get(device.id);
-    if (old !== undefined && old !== mn) this.byMn.delete(old);
-    this.byMn.set(mn, { id: device.id, password, factors: factorIndex(device.profile) });
-    this.mnOf.set(device.id, mn);
+    this.stations.set(mn, { id: device.id, password, factors: factorIndex(device.profile) });
   }
 
   updateDevice(device: DeviceBinding<Hj212Connection>): Promise<void> {
@@ -97,9 +86,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   }
 
   async removeDevice(deviceId: string): Promise<void> {
-    const mn = this.mnOf.get(deviceId);
-    if (mn !== undefined) this.byMn.delete(mn);
-    this.mnOf.delete(deviceId);
+    this.stations.remove(deviceId);
   }
 }
 

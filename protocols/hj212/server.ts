@@ -1,7 +1,7 @@
 // TCP listener for HJ 212 stations (stations are the clients; many per port, each identified by MN).
 // Each connection gets its own framer; bad frames are counted and skipped, the connection stays up.
-import net from 'node:net';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
+import { StationTcpListener } from '../common/station-listener.js';
 import { dataAnswer, requestAnswer } from './encode.js';
 import { Hj212Framer } from './framer.js';
 import { mapPacket } from './map.js';
@@ -94,56 +94,8 @@ export class Hj212Session {
 }
 
 /** A listening TCP server that runs one Hj212Session per connection. */
-export class Hj212Server {
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(private readonly ctx: SessionContext) {
-    this.server = net.createServer((socket) => this.accept(socket));
-  }
-
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.ctx.log.error({ protocol: PROTOCOL, err: err.message }, 'hj212 listener error'));
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
-  }
-
-  get connections(): number {
-    return this.sockets.size;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    if (!this.server.listening) return;
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(socket: net.Socket): void {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.sockets.add(socket);
-    socket.setKeepAlive(true, 60_000);
-    const session = new Hj212Session(this.ctx, (data) => socket.write(data, 'latin1'), remote);
-    this.ctx.log.info({ protocol: PROTOCOL, remote }, 'hj212 station connected');
-    socket.on('data', (chunk) => {
-      try {
-        session.onData(chunk);
-      } catch (err) {
-        // A bug in our decoding must not take the listener down: count it and keep reading.
-        this.ctx.sink.error(PROTOCOL, 'internal', (err as Error).message);
-        this.ctx.log.error({ protocol: PROTOCOL, remote, err: (err as Error).message }, 'hj212 session error');
-      }
-    });
-    socket.on('error', (err) => this.ctx.log.debug({ protocol: PROTOCOL, remote, err: err.message }, 'hj212 socket error'));
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.ctx.log.info({ protocol: PROTOCOL, remote }, 'hj212 station disconnected');
-    });
+export class Hj212Server extends StationTcpListener {
+  constructor(ctx: SessionContext) {
+    super({ protocol: PROTOCOL, sink: ctx.sink, log: ctx.log, session: (write, remote) => new Hj212Session(ctx, write, remote) });
   }
 }

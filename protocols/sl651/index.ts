@@ -2,6 +2,8 @@
 // Loaded by the edge with a dynamic import() when a device uses protocol sl651.
 import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, ProtocolAdapter } from '../adapter.js';
 import type { DeviceProfile } from '../../core/profiles.js';
+import { isPort, parseListenAddress } from '../common/station-listener.js';
+import { StationRegistry } from '../common/station-registry.js';
 import { EOT, ESC } from './framer.js';
 import { elementIndex } from './map.js';
 import { PROTOCOL, Sl651TcpServer, Sl651UdpServer, type SessionContext, type StationEntry } from './server.js';
@@ -27,17 +29,13 @@ export const DEFAULT_PORT = 9651;
 
 export function parseSettings(raw: Record<string, unknown> | undefined): Sl651Settings {
   const s = raw ?? {};
-  const host = s.host ?? '0.0.0.0';
-  const port = s.port ?? DEFAULT_PORT;
-  const isPort = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
-  if (typeof host !== 'string' || host === '') throw new Error('protocols.sl651.host: must be a host name or address');
-  if (!isPort(port)) throw new Error('protocols.sl651.port: must be an integer 0-65535');
+  const { host, port } = parseListenAddress(PROTOCOL, s, DEFAULT_PORT);
   if (s.udpPort !== undefined && !isPort(s.udpPort)) throw new Error('protocols.sl651.udpPort: must be an integer 0-65535');
   if (s.confirm !== undefined && typeof s.confirm !== 'boolean') throw new Error('protocols.sl651.confirm: must be true or false');
   if (s.confirmEnd !== undefined && s.confirmEnd !== 'ESC' && s.confirmEnd !== 'EOT') throw new Error('protocols.sl651.confirmEnd: must be ESC or EOT');
   return {
     host,
-    port: port as number,
+    port,
     ...(s.udpPort !== undefined ? { udpPort: s.udpPort as number } : {}),
     confirm: (s.confirm as boolean | undefined) ?? true,
     confirmEnd: (s.confirmEnd as 'ESC' | 'EOT' | undefined) ?? 'ESC',
@@ -47,8 +45,7 @@ export function parseSettings(raw: Record<string, unknown> | undefined): Sl651Se
 export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
   readonly protocol = PROTOCOL;
   readonly settings: Sl651Settings;
-  private readonly byStation = new Map<string, StationEntry>();
-  private readonly stationOf = new Map<string, string>();
+  private readonly stations = new StationRegistry<StationEntry>('station');
   private tcp: Sl651TcpServer | undefined;
   private udp: Sl651UdpServer | undefined;
   private bound: { tcp?: number; udp?: number } = {};
@@ -86,7 +83,7 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
     const ctx: SessionContext = {
       sink,
       log,
-      station: (address) => this.byStation.get(address),
+      station: (address) => this.stations.get(address),
       confirm: this.settings.confirm,
       confirmEnd: this.settings.confirmEnd === 'EOT' ? EOT : ESC,
     };
@@ -110,18 +107,12 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
     const issues = this.validateConnection(device.connection, device.profile);
     if (issues.length) throw new Error(`device ${device.id}: ${issues.join('; ')}`);
     const c = device.connection;
-    const address = c.station.toUpperCase();
-    const holder = this.byStation.get(address);
-    if (holder && holder.id !== device.id) throw new Error(`device ${device.id}: station ${address} is already used by device ${holder.id}`);
-    const old = this.stationOf.get(device.id);
-    if (old !== undefined && old !== address) this.byStation.delete(old);
-    this.byStation.set(address, {
+    this.stations.set(c.station.toUpperCase(), {
       id: device.id,
       ...(c.password !== undefined ? { password: c.password.toUpperCase() } : {}),
       ...(c.centre !== undefined ? { centre: parseInt(c.centre, 16) } : {}),
       elements: elementIndex(device.profile),
     });
-    this.stationOf.set(device.id, address);
   }
 
   updateDevice(device: DeviceBinding<Sl651Connection>): Promise<void> {
@@ -129,9 +120,7 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
   }
 
   async removeDevice(deviceId: string): Promise<void> {
-    const address = this.stationOf.get(deviceId);
-    if (address !== undefined) this.byStation.delete(address);
-    this.stationOf.delete(deviceId);
+    this.stations.remove(deviceId);
   }
 }
 

@@ -2,8 +2,8 @@
 // A session frames bytes, checks station/password/centre, reassembles SYN multi-packet reports,
 // delivers samples and status, and confirms reports (M2 mode) when configured to.
 import dgram from 'node:dgram';
-import net from 'node:net';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
+import { StationTcpListener, feedSession } from '../common/station-listener.js';
 import { confirmation } from './encode.js';
 import { hexId } from './elements.js';
 import { EOT, ESC, ETB, Sl651Framer, type Sl651Frame } from './framer.js';
@@ -128,54 +128,9 @@ export class Sl651Session {
   }
 }
 
-/** Runs a session safely: a decoding bug is counted, never thrown into the socket's event loop. */
-function guarded(ctx: SessionContext, session: Sl651Session, chunk: Uint8Array): void {
-  try {
-    session.onData(chunk);
-  } catch (err) {
-    ctx.sink.error(PROTOCOL, 'internal', (err as Error).message);
-    ctx.log.error({ protocol: PROTOCOL, remote: session.remote, err: (err as Error).message }, 'sl651 session error');
-  }
-}
-
-export class Sl651TcpServer {
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(private readonly ctx: SessionContext) {
-    this.server = net.createServer((socket) => this.accept(socket));
-  }
-
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        this.server.on('error', (err) => this.ctx.log.error({ protocol: PROTOCOL, err: err.message }, 'sl651 tcp listener error'));
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    if (!this.server.listening) return;
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(socket: net.Socket): void {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.sockets.add(socket);
-    socket.setKeepAlive(true, 60_000);
-    const session = new Sl651Session(this.ctx, (data) => socket.write(data), remote);
-    this.ctx.log.info({ protocol: PROTOCOL, remote }, 'sl651 station connected (tcp)');
-    socket.on('data', (chunk) => guarded(this.ctx, session, chunk));
-    socket.on('error', (err) => this.ctx.log.debug({ protocol: PROTOCOL, remote, err: err.message }, 'sl651 socket error'));
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.ctx.log.info({ protocol: PROTOCOL, remote }, 'sl651 station disconnected');
-    });
+export class Sl651TcpServer extends StationTcpListener {
+  constructor(ctx: SessionContext) {
+    super({ protocol: PROTOCOL, transport: 'tcp', sink: ctx.sink, log: ctx.log, session: (write, remote) => new Sl651Session(ctx, write, remote) });
   }
 }
 
@@ -212,6 +167,6 @@ export class Sl651UdpServer {
       session = new Sl651Session(this.ctx, (data) => this.socket.send(data, rinfo.port, rinfo.address), key);
       this.sessions.set(key, session);
     }
-    guarded(this.ctx, session, msg);
+    feedSession({ protocol: PROTOCOL, sink: this.ctx.sink, log: this.ctx.log }, session, msg, key);
   }
 }

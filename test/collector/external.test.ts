@@ -1,8 +1,7 @@
 // External-broker mode against a real Mosquitto: two collectors share one database and one shared
 // subscription; every batch is stored once and acked, redeliveries included.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
@@ -10,17 +9,10 @@ import { decodeAck, encodeBatch } from '../../schema/codec.js';
 import { topics } from '../../schema/topics.js';
 import type { Ack } from '../../schema/types.js';
 import type { Collector } from '../../collector/index.js';
-import { readingsBatch, sleep, startTestCollector, tempDir } from './helpers.js';
+import { freePort } from '../../core/net.js';
+import { portOpen, readingsBatch, requireBinary, sleep, startTestCollector, stopProcess, tempDir, waitFor } from './helpers.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('external broker mode with a shared subscription', () => {
   const tmp = tempDir();
@@ -29,23 +21,19 @@ describe('external broker mode with a shared subscription', () => {
   const collectors: Collector[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing: install Debian's mosquitto package to run this test`);
+    requireBinary(MOSQUITTO, 'mosquitto');
     port = await freePort();
     const conf = join(tmp.dir, 'mosquitto.conf');
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
     broker = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-    for (let i = 0; i < 50; i++) {
-      const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
-      if (ok) break;
-      await sleep(100);
-    }
+    await waitFor('mosquitto listening', () => portOpen(port), 5_000);
     for (let i = 0; i < 2; i++) {
       collectors.push(await startTestCollector(join(tmp.dir, 'db'), (c) => (c.mqtt = { external: { url: `mqtt://127.0.0.1:${port}`, sharedGroup: 'collectors', clientId: `collector-${i}` } })));
     }
   });
   afterAll(async () => {
     for (const c of collectors) await c.stop();
-    broker?.kill('SIGTERM');
+    await stopProcess(broker);
     tmp.remove();
   });
 

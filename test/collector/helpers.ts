@@ -1,5 +1,8 @@
-// Test helpers: a collector on ephemeral ports in a temp dir, and a minimal edge uplink client (real mqtt).
-import { mkdtempSync, rmSync } from 'node:fs';
+// Test helpers: a collector on ephemeral ports in a temp dir, a minimal edge uplink client (real mqtt),
+// and the plumbing for tests against real external servers (Mosquitto, VictoriaMetrics).
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -128,3 +131,38 @@ export async function apiJson<T = Record<string, unknown>>(port: number, token: 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Fails (never skips) when a server binary the test needs is not installed. */
+export function requireBinary(path: string, debianPackage: string): void {
+  if (!existsSync(path)) throw new Error(`${path} is missing: install Debian's ${debianPackage} package (apt-get install ${debianPackage}) to run this test`);
+}
+
+/** Polls `fn` every 100 ms until it is true; throws after `timeoutMs`. */
+export async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** SIGTERM and wait until the process has exited (no-op if it never started or already exited). */
+export async function stopProcess(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+  });
+}

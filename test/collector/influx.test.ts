@@ -1,31 +1,14 @@
 // InfluxDB v2 write path against a real server speaking the protocol (VictoriaMetrics), stopped and restarted
 // mid-test: the durable outbox must deliver every reading exactly once in the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../collector/index.js';
 import { lineFor } from '../../collector/store/influx.js';
-import { readingsBatch, sleep, startTestCollector, tempDir, TestEdge } from './helpers.js';
+import { freePort } from '../../core/net.js';
+import { readingsBatch, requireBinary, startTestCollector, stopProcess, tempDir, TestEdge, waitFor } from './helpers.js';
 
 const VM = '/usr/bin/victoria-metrics';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 class VictoriaMetrics {
   proc: ChildProcess | undefined;
@@ -40,13 +23,8 @@ class VictoriaMetrics {
       }
     });
   }
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+  stop(): Promise<void> {
+    return stopProcess(this.proc);
   }
   async export(metric: string): Promise<{ values: number[]; timestamps: number[]; metric: Record<string, string> }[]> {
     await fetch(`http://127.0.0.1:${this.port}/internal/force_flush`);
@@ -71,7 +49,7 @@ describe('InfluxDB export with the database restarted', () => {
   let edge: TestEdge;
 
   beforeAll(async () => {
-    if (!existsSync(VM)) throw new Error(`${VM} is missing: install Debian's victoria-metrics package (apt-get install victoria-metrics) to run this test`);
+    requireBinary(VM, 'victoria-metrics');
     vm = new VictoriaMetrics(await freePort(), join(tmp.dir, 'vm'));
     await vm.start();
     c = await startTestCollector(join(tmp.dir, 'collector'), (cfg) => {

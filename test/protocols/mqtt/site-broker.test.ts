@@ -2,11 +2,12 @@
 // Mosquitto must be installed (Debian package mosquitto): without it this test fails, it does not skip.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { freePort } from '../../../core/net.js';
 import type { DeviceProfile } from '../../../core/profiles.js';
 import { MqttAdapter } from '../../../protocols/mqtt/index.js';
 import { encodeSparkplugPayload } from '../../../protocols/mqtt/sparkplug.js';
@@ -19,16 +20,6 @@ function findMosquitto(): string {
   if (!hit) throw new Error('mosquitto binary not found (PATH, /usr/sbin): install the Debian package "mosquitto" — .ci/run installs it');
   return hit;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function waitForPort(port: number, proc: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;

@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfileFile, type DeviceProfile, type PointDef } from '../../../core/profiles.js';
 import type { ProtocolAdapter } from '../../../protocols/adapter.js';
 import createOpcuaAdapter from '../../../protocols/opcua/index.js';
-import { freePort, startOpcuaServer, type OpcuaSim } from '../../../demo/simulators/opcua-server.js';
+import { freePort } from '../../../core/net.js';
+import { startOpcuaServer, type OpcuaSim } from '../../../demo/simulators/opcua-server.js';
 import { MemoryLogger } from '../../helpers/logger.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 
