@@ -5,12 +5,14 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill $agent 2>/dev/null || true; rm -rf "$work"' EXIT
+agent=
+trap '[ -n "$agent" ] && kill "$agent" 2>/dev/null; rm -rf "$work"' EXIT
 app="$work/opt/yiwang"
 mkdir -p "$app" "$work/etc/yiwang" "$work/var/lib/yiwang"
 
 # COPY lines of the build stage, in order.
-mapfile -t copies < <(sed -n 's/^COPY \([^-][^ ]*\) .*/\1/p' "$repo/Dockerfile.edge" | tr ' ' '\n' | grep -v '^\./$')
+# (every argument but the destination; --from=build copies are the runtime stage taking the result)
+mapfile -t copies < <(grep -E '^COPY [^-]' "$repo/Dockerfile.edge" | awk '{ for (i = 2; i < NF; i++) print $i }')
 for f in "${copies[@]}"; do
   [ -e "$repo/$f" ] || { echo "Dockerfile COPY source missing: $f" >&2; exit 1; }
   cp -r "$repo/$f" "$app/"
