@@ -8,7 +8,11 @@
 // plus two yardsticks: one better-sqlite3 row per reading, and vmagent taking the same readings as line protocol.
 //
 // Flags: --quick (smaller, ~1.5 min), --only a,raw,vm,b,c,d, --qos 0|1 (part b, default 1), --backlog N (part c),
-//        --rss-backlog N (part d), --prof (CPU profile of the edge child in part b, written to a temp dir).
+//        --rss-backlog N (part d), --prof (CPU profile of the edge child in part b, written to a temp dir),
+//        --window N (part b, QoS 1 publishes in flight per connection, default 500),
+//        --edge-env K=V,K2=V2 (extra environment of the edge child), --edge-js DIR (run the edge child from a
+//        tsc-compiled copy of the repo with plain node: `npx tsc -p . --noEmit false --outDir DIR`, then
+//        link DIR/node_modules and DIR/device-profiles and copy the .proto files).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgeBuffer } from '../edge/buffer/index.js';
-import { hashSecret } from '../protocols/mqtt/auth.js';
+import { hashSecret } from '../core/secrets.js';
 import { benchBufferIngest, benchRawSqliteRows } from './edge-buffer.js';
 import { procMemory } from './edge-roles.js';
 
@@ -35,11 +39,17 @@ const opt = (name: string): string | undefined => {
 const QUICK = flag('quick');
 const ONLY = new Set((opt('only') ?? 'a,raw,vm,b,c,d').split(',').map((s) => s.trim()));
 const QOS = (Number(opt('qos') ?? 1) === 0 ? 0 : 1) as 0 | 1;
+const EDGE_JS = opt('edge-js');
+const EDGE_ENV = Object.fromEntries((opt('edge-env') ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+// Part (c) runs twice: with the agent's default backlogRateLimit (50,000/s) and with this cap (default:
+// effectively uncapped, to see what the path can do).
+const DRAIN_CAP = Number(opt('drain-cap') ?? 10_000_000);
 const SIZES = {
   ingest: QUICK ? 1_000_000 : 3_000_000,
   raw: QUICK ? 300_000 : 1_000_000,
   loadSeconds: QUICK ? 5 : 10,
   drainBacklog: Number(opt('backlog') ?? (QUICK ? 1_000_000 : 3_000_000)),
+  drainBacklogUncapped: Number(opt('backlog') ?? (QUICK ? 1_000_000 : 2_000_000)),
   rssBacklog: Number(opt('rss-backlog') ?? (QUICK ? 2_000_000 : 10_000_000)),
   rssSeconds: QUICK ? 15 : 25,
 };
@@ -89,7 +99,12 @@ class Child {
   private exited = false;
 
   constructor(readonly role: string, args: object, nodeArgs: string[] = []) {
-    this.proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ROLES, role, JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Diagnostics for the edge child only: --edge-js runs it from a tsc-compiled tree with plain node (no tsx
+    // loader thread), --edge-env adds environment variables (e.g. glibc malloc tuning).
+    const edge = role === 'edge';
+    const entry = edge && EDGE_JS ? [path.join(EDGE_JS, 'bench', 'edge-roles.js')] : ['--import', 'tsx', ROLES];
+    const env = edge ? { ...process.env, ...EDGE_ENV } : process.env;
+    this.proc = spawn(process.execPath, [...nodeArgs, ...entry, role, JSON.stringify(args)], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.readyP = new Promise((resolve, reject) => {
       this.proc.on('message', (m: { type?: string; id?: number; result?: unknown; error?: string; pid?: number }) => {
         if (m.type === 'ready') {
@@ -336,8 +351,12 @@ interface CollectorStats {
 }
 
 async function partC(): Promise<void> {
+  await drainRun(50_000, SIZES.drainBacklog); // the agent's default backlogRateLimit
+  if (DRAIN_CAP !== 50_000) await drainRun(DRAIN_CAP, SIZES.drainBacklogUncapped);
+}
+
+async function drainRun(cap: number, n: number): Promise<void> {
   const dir = tmp('drain');
-  const n = SIZES.drainBacklog;
   const collector = new Child('collector', { dataDir: path.join(dir, 'collector'), edgeId: 'bench-edge', livePrefix: 'LIVE-', backlog: n });
   let edge: Child | undefined;
   let pub: Child | undefined;
@@ -350,11 +369,13 @@ async function partC(): Promise<void> {
       bufferDir,
       uplinkUrl: `mqtt://127.0.0.1:${collector.ready.mqttPort as number}`,
       uplinkPassword: collector.ready.password as string,
-      backlogRateLimit: 10_000_000, // uncapped: measure what the path can do (the default cap is 50,000/s)
+      backlogRateLimit: cap,
       devices: { mqtt: liveDevices, modbus: [] },
       mqttPrefix: 'LIVE-',
     });
     // Live publishers first so live data flows from the start of the drain.
+    const cc0 = cpuSeconds(collector.pid);
+    const tStart = performance.now();
     edge = await new Child('edge', { configFile: file }).start();
     const url = `mqtt://127.0.0.1:${edge.ready.mqttPort as number}`;
     const topicIds = Array.from({ length: liveDevices }, (_, i) => `aq${i}`);
@@ -366,6 +387,9 @@ async function partC(): Promise<void> {
       s = await collector.call<CollectorStats>('stats');
       if (s.backlogDoneAt || Date.now() > deadline) break;
     }
+    const wall = (performance.now() - tStart) / 1000;
+    const collectorCpu = (cpuSeconds(collector.pid) - cc0) / wall;
+    const edgeCpu = cpuSeconds(edge.pid) / wall;
     await sleep(3000); // live readings after the drain, for comparison
     s = await collector.call<CollectorStats>('stats');
     const e = await edge.call<EdgeStats>('stats');
@@ -375,13 +399,14 @@ async function partC(): Promise<void> {
     const d = s.latDuring;
     const a = s.latAfter;
     console.log(
-      `(c) drain ${fmt(n)}-reading backlog (built in ${fillS.toFixed(1)} s) to the real collector (child process, acks after its commit), backlogRateLimit uncapped: ` +
+      `(c) drain ${fmt(n)}-reading backlog (built in ${fillS.toFixed(1)} s) to the real collector (child process, acks after its commit), backlogRateLimit ${cap >= 10_000_000 ? 'uncapped' : fmt(cap)}: ` +
         `${fmt(rate)} readings/s${done ? '' : ` — NOT finished: ${fmt(s.backlog)} of ${fmt(n)} stored`}; ` +
         `live readings (100 MQTT devices x 10 readings/s) source ts -> committed at collector during the drain: p50 ${fmt(d.p50)} ms, p99 ${fmt(d.p99)} ms, max ${fmt(d.max)} ms (n=${fmt(d.n)}); ` +
-        `after it: p50 ${fmt(a.p50)} ms, max ${fmt(a.max)} ms; collector peak RSS ${s.hwmMB.toFixed(0)} MB, edge peak RSS ${e.hwmMB.toFixed(0)} MB`,
+        `after it: p50 ${fmt(a.p50)} ms, max ${fmt(a.max)} ms; collector ${(collectorCpu * 100).toFixed(0)}% CPU, peak RSS ${s.hwmMB.toFixed(0)} MB; edge ${(edgeCpu * 100).toFixed(0)}% CPU, peak RSS ${e.hwmMB.toFixed(0)} MB`,
     );
-    verdict('(c) drain ≥ 50,000/s', done && rate >= 50_000, `${fmt(rate)} readings/s`);
-    verdict('(c) live < 2 s during drain (max)', d.n > 0 && d.max < 2000, `max ${fmt(d.max)} ms, p99 ${fmt(d.p99)} ms over ${fmt(d.n)} live readings`);
+    const capNote = cap < 10_000_000 ? ` (backlogRateLimit ${fmt(cap)}/s, the default)` : ' (uncapped)';
+    verdict(`(c) drain ≥ 50,000/s${capNote}`, done && rate >= 50_000, `${fmt(rate)} readings/s`);
+    verdict(`(c) live < 2 s during drain (max)${capNote}`, d.n > 0 && d.max < 2000, `max ${fmt(d.max)} ms, p99 ${fmt(d.p99)} ms over ${fmt(d.n)} live readings`);
   } finally {
     await pub?.stop();
     await edge?.stop();
@@ -412,6 +437,7 @@ async function partD(): Promise<void> {
       let pub: Child | undefined;
       try {
         await edge.start();
+        const started = await edge.call<EdgeStats>('stats');
         const url = `mqtt://127.0.0.1:${edge.ready.mqttPort as number}`;
         const topicIds = Array.from({ length: mqtt }, (_, i) => `aq${i}`);
         pub = await new Child('publisher', { url, username: MQTT_USER, password: MQTT_PASSWORD, topicIds, mode: 'interval', intervalMs: 5000, qos: 1 }).start();
@@ -425,8 +451,8 @@ async function partD(): Promise<void> {
         const hwm = procMemory(edge.pid).hwmMB;
         const health = Object.entries(s1.health).map(([k, v]) => `${v} ${k}`).join(', ');
         console.log(
-          `(d) ${fmt(total)} device(s) (${mqtt} MQTT JSON, 1 connection each, every 5 s; ${total - mqtt} Modbus TCP polled every 10 s): ` +
-            `peak RSS (VmHWM) ${hwm.toFixed(0)} MB, RSS at end ${s1.rssMB.toFixed(0)} MB (heap ${s1.heapMB.toFixed(0)} MB, external ${s1.externalMB.toFixed(0)} MB); ` +
+          `(d) ${fmt(total)} device(s) (${mqtt} MQTT JSON, 1 connection each, every 5 s; ${total - mqtt} Modbus TCP polled every 10 s)${EDGE_JS ? ' [compiled JS]' : ''}${Object.keys(EDGE_ENV).length ? ` [env ${Object.entries(EDGE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}]` : ''}: ` +
+            `peak RSS (VmHWM) ${hwm.toFixed(0)} MB (${started.hwmMB.toFixed(0)} MB after startEdge, ${s0.hwmMB.toFixed(0)} MB once all MQTT devices connected), RSS at end ${s1.rssMB.toFixed(0)} MB (heap ${s1.heapMB.toFixed(0)} MB, external ${s1.externalMB.toFixed(0)} MB); ` +
             `${fmt(s1.committedSeq - s0.committedSeq)} items committed in ${SIZES.rssSeconds} s; health: ${health}; buffer ${fmt(s1.rows)} chunks, ${(s1.bytes / 2 ** 20).toFixed(0)} MB`,
         );
         if (total === 1000) verdict(`(d) RSS ≤ 100 MB, 1,000 devices + ${fmt(SIZES.rssBacklog)}-reading backlog`, hwm <= 100, `peak ${hwm.toFixed(0)} MB`);

@@ -349,7 +349,7 @@ const mqttUser: Command = {
     const [verb, name] = a.positionals;
     if (verb !== 'add' || !name) throw new UsageError(this.usage);
     requireConfig(a.values.config);
-    const { hashSecret } = await import('../protocols/mqtt/auth.js');
+    const { hashSecret } = await import('../core/secrets.js');
     const { randomBytes } = await import('node:crypto');
     const password = a.values.password ?? randomBytes(12).toString('base64url');
     const doc = readDoc(a.values.config);

@@ -1,7 +1,7 @@
 // `yiwang collector ...`: run the collector, or manage tokens and edges in its data directory.
 // The lead wires this into cli/; collectorCli(argv) returns a process exit code.
 import { parseArgs } from 'node:util';
-import { hashSecret } from './auth/secrets.js';
+import { hashSecret } from '../core/secrets.js';
 import { createToken, listTokens, revokeTokens } from './auth/tokens.js';
 import { loadConfig, type ConfigOverrides } from './config.js';
 import { createEdge, startCollector } from './index.js';

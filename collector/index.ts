@@ -3,7 +3,7 @@
 import { createLogger, type Logger } from '../core/log.js';
 import { isValidEdgeId } from '../schema/topics.js';
 import { startApiServer, type ApiServer } from './api/server.js';
-import { generatePassword, hashSecret } from './auth/secrets.js';
+import { generatePassword, hashSecret } from '../core/secrets.js';
 import { createToken } from './auth/tokens.js';
 import { applyOverrides, defaultConfig, loadConfig, type CollectorConfig, type ConfigOverrides } from './config.js';
 import { Feed } from './feed.js';

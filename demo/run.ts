@@ -9,7 +9,7 @@ import { startCollector, type Collector } from '../collector/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { freePort } from '../core/net.js';
 import { startEdge, type EdgeAgent } from '../edge/agent.js';
-import { hashSecret } from '../protocols/mqtt/auth.js';
+import { hashSecret } from '../core/secrets.js';
 import { Scenario } from './scenario.js';
 import { float32Words, startModbusSimulator, uint32Words } from './simulators/modbus-sim.js';
 import { startMqttSimulator } from './simulators/mqtt-sim.js';

@@ -1,6 +1,5 @@
 // Embedded MQTT broker (aedes): authenticates edges with their hashed credentials, lets each edge publish
 // only on its own batch/status topics and subscribe only to its own ack topic, and feeds the pipeline.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -10,7 +9,7 @@ import type { Logger } from '../../core/log.js';
 import { encodeAck } from '../../schema/codec.js';
 import { parseUplinkTopic, topics } from '../../schema/topics.js';
 import type { Ack } from '../../schema/types.js';
-import { verifySecret } from '../auth/secrets.js';
+import { SecretVerifier } from '../../core/secrets.js';
 import type { EmbeddedMqtt } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Store } from '../store/index.js';
@@ -33,8 +32,8 @@ export async function startEmbeddedBroker(
   log: Logger,
 ): Promise<EmbeddedBroker> {
   const edgeOf = new WeakMap<Client, string>();
-  // Successful verifications, so reconnect storms do not cost a scrypt each: edge -> sha256(hash + password).
-  const verified = new Map<string, string>();
+  // Remembers successful logins, so reconnect storms do not cost a scrypt each; 4 checks at a time (libuv's pool).
+  const verifier = new SecretVerifier({ concurrency: 4 });
   const broker = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000 });
 
   broker.authenticate = (client, username, password, done) => {
@@ -45,21 +44,14 @@ export async function startEmbeddedBroker(
       log.warn({ edgeId, clientId: client.id }, 'mqtt connect refused: unknown edge or no password');
       return done(authError('bad username or password', 4), null);
     }
-    const secret = password.toString('utf8');
-    const fingerprint = createHash('sha256').update(edge.password_hash).update('\u0000').update(secret).digest('hex');
-    const accept = () => {
-      edgeOf.set(client, edgeId);
-      done(null, true);
-    };
-    if (verified.get(edgeId) === fingerprint) return accept();
-    verifySecret(secret, edge.password_hash).then((ok) => {
+    verifier.verify(password.toString('utf8'), edge.password_hash).then((ok) => {
       if (!ok) {
         metrics.authFailures.inc({ reason: 'bad_password' });
         log.warn({ edgeId, clientId: client.id }, 'mqtt connect refused: wrong password');
         return done(authError('bad username or password', 4), null);
       }
-      verified.set(edgeId, fingerprint);
-      accept();
+      edgeOf.set(client, edgeId);
+      done(null, true);
     }, () => done(authError('server unavailable', 3), null));
   };
 

@@ -264,7 +264,12 @@ export class Uplink {
         this.send(c, false);
       }
     }
-    while (this.inFlight.size < max && this.backlogCursor < this.boundary) {
+    // Backlog batches never take the last slots: live data always finds one free, so it is not queued at the
+    // collector behind hundreds of thousands of historical readings (live delivery stays within seconds).
+    const backlogMax = max > 2 ? max - 2 : max;
+    let backlogInFlight = 0;
+    for (const f of this.inFlight.values()) if (f.historical) backlogInFlight++;
+    while (this.inFlight.size < max && backlogInFlight < backlogMax && this.backlogCursor < this.boundary) {
       const [c] = this.buffer.listChunks(this.backlogCursor, 1, this.boundary);
       if (!c) {
         this.backlogCursor = this.boundary;
@@ -282,6 +287,7 @@ export class Uplink {
       }
       this.backlogCursor = c.id;
       this.send(c, true);
+      backlogInFlight++;
     }
   }
 

@@ -3,7 +3,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { AdapterLogger } from '../adapter.js';
-import { dummyHash, verifySecretAsync } from './auth.js';
+import { dummyHash, SecretVerifier } from '../../core/secrets.js';
 import type { LocalBrokerSettings } from './config.js';
 import { filterMatches } from './topics.js';
 
@@ -38,6 +38,8 @@ export class LocalBroker {
   async start(): Promise<void> {
     const users = new Map(this.settings.users.map((u) => [u.username, u.passwordHash]));
     const { allowAnonymous } = this.settings;
+    // One scrypt at a time, successes remembered: a site's devices reconnecting at once must not cost 16 MiB each.
+    const verifier = new SecretVerifier({ concurrency: 1 });
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) => {
         const refuse = (reason: string) => {
@@ -53,7 +55,7 @@ export class LocalBroker {
         }
         const stored = username === undefined ? undefined : users.get(username);
         // Unknown users still cost one scrypt so response time does not reveal which names exist.
-        verifySecretAsync(password?.toString('utf8') ?? '', stored ?? dummyHash()).then(
+        verifier.verify(password?.toString('utf8') ?? '', stored ?? dummyHash()).then(
           (ok) => (ok && stored ? done(null, true) : refuse('bad user name or password')),
           () => refuse('password check failed'),
         );

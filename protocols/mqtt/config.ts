@@ -1,9 +1,9 @@
 // The `protocols.mqtt` settings block and the per-device `connection` block, parsed with precise errors.
-import { hashProblem } from './auth.js';
+import { hashProblem } from '../../core/secrets.js';
 
 export interface BrokerUser {
   username: string;
-  passwordHash: string; // scrypt$N$r$p$salt$hash (see auth.ts)
+  passwordHash: string; // scrypt$N$r$p$salt$hash (see core/secrets.ts)
 }
 
 export interface LocalBrokerSettings {
@@ -82,7 +82,7 @@ function parseLocal(v: unknown, out: string[]): LocalBrokerSettings | undefined 
         if (seen.has(u.username)) return out.push(`${ua}.username: duplicate user "${u.username}"`);
         seen.add(u.username);
         if (typeof u.passwordHash !== 'string') {
-          return out.push(`${ua}.passwordHash: is required (create one with hashSecret from protocols/mqtt/auth.ts)`);
+          return out.push(`${ua}.passwordHash: is required (create one with: yiwang edge mqtt-user add NAME)`);
         }
         const bad = hashProblem(u.passwordHash);
         if (bad) return out.push(`${ua}.passwordHash: ${bad}`);

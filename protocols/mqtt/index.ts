@@ -14,7 +14,7 @@ import { devicePatterns, TopicRouter, type RoutedDevice } from './router.js';
 import { SPARKPLUG_NAMESPACE, SparkplugHost, sparkplugPatternProblem, type SpBinding, type SpObservation } from './sparkplug.js';
 import { compileTopicPattern, TopicPatternError } from './topics.js';
 
-export { hashSecret, verifySecret } from './auth.js';
+export { hashSecret, verifySecret } from '../../core/secrets.js';
 export { MqttConfigError, type MqttConnection, type MqttSettings } from './config.js';
 export { encodeSparkplugPayload, decodeSparkplugPayload } from './sparkplug.js';
 

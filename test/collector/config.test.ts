@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { encodeBatch } from '../../schema/codec.js';
-import { hashSecret, verifySecret } from '../../collector/auth/secrets.js';
+import { hashSecret, verifySecret } from '../../core/secrets.js';
 import { resolveToken } from '../../collector/auth/tokens.js';
 import { collectorCli } from '../../collector/cli.js';
 import { ConfigError, loadConfig, parseConfig } from '../../collector/config.js';

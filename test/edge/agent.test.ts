@@ -8,7 +8,7 @@ import YAML from 'yaml';
 import { startCollector, type Collector } from '../../collector/index.js';
 import { silentLogger } from '../../core/log.js';
 import { startEdge, type EdgeAgent } from '../../edge/agent.js';
-import { hashSecret } from '../../protocols/mqtt/auth.js';
+import { hashSecret } from '../../core/secrets.js';
 import type { MqttAdapter } from '../../protocols/mqtt/index.js';
 import { float32Words, startModbusSimulator } from '../../demo/simulators/modbus-sim.js';
 

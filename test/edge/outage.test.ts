@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { startCollector, type Collector } from '../../collector/index.js';
 import { silentLogger } from '../../core/log.js';
 import { freePort } from '../../core/net.js';
-import { hashSecret } from '../../protocols/mqtt/auth.js';
+import { hashSecret } from '../../core/secrets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'yiwang-outage-'));
 const EDGE = 'edge-outage';

@@ -11,7 +11,7 @@ import { startCollector, type Collector } from '../../collector/index.js';
 import { defaultConfig } from '../../collector/config.js';
 import { silentLogger } from '../../core/log.js';
 import { startEdge, type EdgeAgent } from '../../edge/agent.js';
-import { hashSecret } from '../../protocols/mqtt/auth.js';
+import { hashSecret } from '../../core/secrets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'yiwang-tls-'));
 let collector: Collector;

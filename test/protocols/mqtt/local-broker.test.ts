@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { DeviceProfile } from '../../../core/profiles.js';
 import { EventKind } from '../../../schema/types.js';
-import { hashSecret } from '../../../protocols/mqtt/auth.js';
+import { hashSecret } from '../../../core/secrets.js';
 import { MqttAdapter } from '../../../protocols/mqtt/index.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload } from '../../../protocols/mqtt/sparkplug.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';

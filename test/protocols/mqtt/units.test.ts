@@ -1,7 +1,7 @@
 // Pure parts of the MQTT adapter: password hashes, topic patterns, settings and connection validation.
 import { describe, expect, it } from 'vitest';
 import type { DeviceProfile } from '../../../core/profiles.js';
-import { hashProblem, hashSecret, verifySecret, verifySecretAsync } from '../../../protocols/mqtt/auth.js';
+import { hashProblem, hashSecret, verifySecret, verifySecretAsync } from '../../../core/secrets.js';
 import { connectionProblems, MqttConfigError, parseSettings } from '../../../protocols/mqtt/config.js';
 import { MqttAdapter, profileProblems } from '../../../protocols/mqtt/index.js';
 import { parseJsonPath } from '../../../protocols/mqtt/payload-json.js';

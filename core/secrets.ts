@@ -1,6 +1,7 @@
-// Password hashing for the embedded broker's field-device accounts: scrypt from node:crypto, stored as
-// `scrypt$N$r$p$saltB64$hashB64`, compared in constant time. Plain passwords never reach the config.
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+// Secrets stored hashed (edge credentials at the collector, field-device accounts at the edge's broker):
+// scrypt from node:crypto, stored as `scrypt$N$r$p$saltB64$hashB64`, compared in constant time.
+// Plain passwords never reach a config file or a log.
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 const DEFAULT = { N: 16384, r: 8, p: 1, keyLen: 32, saltLen: 16 };
 // Bounds keep a hand-edited hash from turning every CONNECT into a memory/CPU bomb.
@@ -71,3 +72,50 @@ export function dummyHash(): string {
   return dummy;
 }
 let dummy: string | undefined;
+
+/** A random password for a new edge or device account, printed once. */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * Checks logins against stored hashes with bounded concurrency, remembering successes. One scrypt check uses
+ * 16 MiB: on a 1 GB edge box run them one at a time (glibc keeps the blocks of parallel checks for good); a
+ * collector can afford libuv's four. A client that reconnects with the same password costs no scrypt.
+ * The cache holds SHA-256(stored hash + password), never the password itself.
+ */
+export class SecretVerifier {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly known = new Set<string>();
+  private readonly concurrency: number;
+  private readonly maxCached: number;
+
+  constructor(opts: { concurrency?: number; maxCached?: number } = {}) {
+    this.concurrency = opts.concurrency ?? 1;
+    this.maxCached = opts.maxCached ?? 10_000;
+  }
+
+  /** Checks running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  async verify(plain: string, stored: string): Promise<boolean> {
+    const key = createHash('sha256').update(stored).update('\0').update(plain).digest('base64');
+    if (this.known.has(key)) return true;
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      const ok = await verifySecretAsync(plain, stored);
+      if (ok) {
+        if (this.known.size >= this.maxCached) this.known.clear();
+        this.known.add(key);
+      }
+      return ok;
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
