@@ -64,6 +64,9 @@ interface InFlight {
   historical: boolean;
 }
 
+/** Backlog batches in flight at most (see pump). */
+const BACKLOG_IN_FLIGHT = 2;
+
 export class Uplink {
   private readonly o: Required<Omit<UplinkOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'logger' | 'version'>> & UplinkOptions;
   private readonly log: Logger;
@@ -264,9 +267,10 @@ export class Uplink {
         this.send(c, false);
       }
     }
-    // Backlog batches never take the last slots: live data always finds one free, so it is not queued at the
-    // collector behind hundreds of thousands of historical readings (live delivery stays within seconds).
-    const backlogMax = max > 2 ? max - 2 : max;
+    // At most two backlog batches in flight (one being stored, one queued at the collector keeps it busy) and
+    // never the last slots: a live batch then waits behind at most two historical ones, so live delivery stays
+    // well under 2 s even while the backlog drains at full speed.
+    const backlogMax = Math.min(BACKLOG_IN_FLIGHT, max > 2 ? max - 2 : max);
     let backlogInFlight = 0;
     for (const f of this.inFlight.values()) if (f.historical) backlogInFlight++;
     while (this.inFlight.size < max && backlogInFlight < backlogMax && this.backlogCursor < this.boundary) {
