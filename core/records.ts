@@ -12,8 +12,8 @@ export const DIRECTIONS = ['E', 'W', 'S', 'N', 'SE', 'NE', 'SW', 'NW', 'omni'] a
 /** Bureaus a device can be shared with (共享范围). Deployments may add more: any lower-case identifier is accepted. */
 export const KNOWN_BUREAUS = ['water', 'environment', 'fire', 'emergency', 'public_security', 'urban_management', 'transport'] as const;
 
-// Chinese labels used in CSV export/import (the codes of the public-security template where one exists).
-const ZH = {
+// Chinese labels of the record's enumerations: CSV export/import and the dashboard (via catalog.json) use these.
+export const RECORD_LABELS_ZH = {
   kind: { sensor: '传感器', camera: '摄像机', station: '监测站' },
   lifecycle: { in_use: '在用', under_repair: '维修', removed: '拆除' },
   runtime: { online: '在线', degraded: '异常', offline: '离线', fault: '故障', unknown: '未知' },
@@ -26,6 +26,7 @@ const ZH = {
     urban_management: '城管', transport: '交通',
   },
 } as const;
+const ZH = RECORD_LABELS_ZH;
 
 export interface RecordIssue {
   path: string;

@@ -2,6 +2,7 @@
 // thresholds, so the browser can label metrics and draw warning/alarm lines without knowing the YAML files.
 import { ProfileCatalog, type AlarmDef } from '../../core/profiles.js';
 import { METRICS, type MetricDef } from '../../schema/metrics.js';
+import { RECORD_LABELS_ZH } from '../../core/records.js';
 
 export interface ThresholdDef {
   warning?: number;
@@ -14,6 +15,8 @@ export interface DashboardCatalog {
   metrics: MetricDef[];
   /** profile id → metric → thresholds in the metric's canonical unit. */
   profiles: Record<string, Record<string, ThresholdDef>>;
+  /** Chinese labels of the 一机一档 enumerations (the same ones the CSV export uses). */
+  labels: { zh: typeof RECORD_LABELS_ZH };
   /** Profiles that failed to load (the rest still serve); empty when all is well. */
   errors: string[];
 }
@@ -44,7 +47,7 @@ export function buildCatalog(load: () => ProfileCatalog = () => ProfileCatalog.l
     }
     profiles[p.id] = byMetric;
   }
-  return { metrics: METRICS.map((m) => ({ ...m })), profiles, errors };
+  return { metrics: METRICS.map((m) => ({ ...m })), profiles, labels: { zh: RECORD_LABELS_ZH }, errors };
 }
 
 let cached: string | undefined;

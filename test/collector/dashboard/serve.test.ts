@@ -75,6 +75,7 @@ describe('serveDashboard', () => {
     expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
     const c = JSON.parse(r.body) as DashboardCatalog;
     expect(c.errors).toEqual([]);
+    expect(c.labels.zh.cameraType.dome).toBe('球机'); // the same labels as the CSV export (core/records.ts)
     expect(c.metrics.find((m) => m.name === 'water_level')).toMatchObject({ unit: 'm', zh: '水位', en: 'Water level', range: [-100, 9000] });
     expect(c.profiles['radar-level-modbus']).toEqual({ water_level: { warning: 3.5, alarm: 4.2, direction: 'above' } });
     expect(Object.keys(c.profiles).length).toBeGreaterThanOrEqual(10);

@@ -218,14 +218,8 @@ const DICT = {
 // Enumerations of the registry and the event store, by language.
 const ENUMS = {
   zh: {
-    kind: { sensor: '传感器', camera: '摄像机', station: '监测站' },
-    status: { online: '在线', degraded: '异常', offline: '离线', fault: '故障', unknown: '未知' },
-    siteType: { village: '村', street: '街道', water_station: '水务站', other: '其他' },
-    lifecycle: { in_use: '在用', under_repair: '维修', removed: '拆除' },
-    bureau: { water: '水务', environment: '环保', fire: '消防', emergency: '应急', public_security: '公安', urban_management: '城管', transport: '交通' },
-    cameraType: { dome: '球机', half_dome: '半球', fixed_bullet: '固定枪机', ptz_bullet: '遥控枪机', checkpoint_bullet: '卡口枪机', unknown: '未知' },
-    fillLight: { none: '无补光', infrared: '红外', white_light: '白光', other: '其他' },
-    direction: { E: '东', W: '西', S: '南', N: '北', SE: '东南', NE: '东北', SW: '西南', NW: '西北', omni: '全向' },
+    // kind, status, siteType, lifecycle, bureau, cameraType, fillLight, direction: from catalog.json
+    // (core/records.ts RECORD_LABELS_ZH, shared with the CSV export) — see setRecordLabels().
     severity: { info: '提示', warning: '预警', major: '重要', critical: '紧急' },
     eventKind: {
       unknown: '未知', alarm_raised: '报警', alarm_cleared: '报警解除', device_online: '设备上线', device_offline: '设备离线',
@@ -271,11 +265,18 @@ export function t(key) {
 }
 
 /** The label of an enumeration value, or the value itself when unknown (deployments may add their own). */
+/** Takes the record enumerations' Chinese labels from catalog.json (`labels.zh`; `runtime` is the status). */
+export function setRecordLabels(zh) {
+  if (!zh) return;
+  const { runtime, ...rest } = zh;
+  Object.assign(ENUMS.zh, rest, runtime ? { status: runtime } : {});
+}
+
 export function label(enumName, value) {
   if (value === undefined || value === null || value === '') return '';
   return ENUMS[lang][enumName]?.[value] ?? String(value);
 }
 
 export function enumValues(enumName) {
-  return Object.keys(ENUMS.zh[enumName] ?? {});
+  return Object.keys(ENUMS.en[enumName] ?? {});
 }
