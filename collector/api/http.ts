@@ -1,5 +1,5 @@
 // Small HTTP helpers: JSON/CSV responses, query parsing with precise 400s, bounded body reading.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -9,16 +9,7 @@ export class HttpError extends Error {
 
 export const notFound = () => new HttpError(404, 'not found');
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function sendText(res: ServerResponse, status: number, text: string, type: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...extra });
-  res.end(text);
-}
+export { sendJson, sendText } from '../../core/http.js';
 
 /** CSV wanted: `?format=csv` or an Accept header preferring text/csv. */
 export function wantsCsv(req: IncomingMessage, q: URLSearchParams): boolean {

@@ -4,6 +4,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolveToken } from '../auth/tokens.js';
+import { bearerToken } from '../../core/http.js';
+import { PROM_CONTENT_TYPE } from '../../core/prom.js';
 import type { ApiContext } from './context.js';
 import { HttpError, sendJson, sendText } from './http.js';
 import { ROUTES } from './routes.js';
@@ -57,17 +59,16 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
   }
   const isMetrics = req.method === 'GET' && path === '/metrics';
   if (!isMetrics && !path.startsWith('/api/v1/')) throw new HttpError(404, 'not found');
-  const auth = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(auth);
-  const who = m ? resolveToken(ctx.store, m[1]!) : undefined;
+  const token = bearerToken(req);
+  const who = token ? resolveToken(ctx.store, token) : undefined;
   if (!who) {
     res.setHeader('www-authenticate', 'Bearer');
-    throw new HttpError(401, m ? 'unknown token' : 'missing bearer token');
+    throw new HttpError(401, token ? 'unknown token' : 'missing bearer token');
   }
   // Metrics name every edge and its lag: operators (admin tokens) only; Prometheus sends the token as bearer_token.
   if (isMetrics) {
     if (!who.admin) throw new HttpError(403, 'admin token required');
-    return sendText(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    return sendText(res, 200, ctx.metrics.render(), PROM_CONTENT_TYPE);
   }
   let pathMatched = false;
   for (const r of ROUTES) {

@@ -1,6 +1,6 @@
 // Bearer tokens for the HTTP API. Each token belongs to one bureau or is an admin token; only a SHA-256 of
 // the (32 random bytes) token is stored, which is enough for high-entropy secrets.
-import { createHash, randomBytes } from 'node:crypto';
+import { hashToken, newToken } from '../../core/http.js';
 import type { Store } from '../store/index.js';
 
 export interface Principal {
@@ -9,8 +9,6 @@ export interface Principal {
   bureau?: string; // undefined for admins: they see every device
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-
 export const BUREAU_RE = /^[a-z][a-z0-9_]*$/;
 
 /** Creates a token and returns its plaintext (shown once; only the hash is kept). */
@@ -18,7 +16,7 @@ export function createToken(store: Store, opts: { name: string; bureau?: string;
   if (!opts.admin && !opts.bureau) throw new Error('a token needs a bureau (e.g. water) or admin');
   if (opts.admin && opts.bureau) throw new Error('a token is either a bureau token or an admin token, not both');
   if (opts.bureau && !BUREAU_RE.test(opts.bureau)) throw new Error(`bureau "${opts.bureau}" must be a lower-case name such as water`);
-  const token = `yw_${randomBytes(32).toString('base64url')}`;
+  const token = newToken('yw');
   store.db
     .prepare('INSERT INTO tokens (hash, name, bureau, admin, created_at) VALUES (?, ?, ?, ?, ?)')
     .run(hashToken(token), opts.name, opts.bureau ?? null, opts.admin ? 1 : 0, Date.now());
