@@ -10,7 +10,7 @@
 // Flags: --quick (smaller, ~1.5 min), --only a,raw,vm,b,c,d, --qos 0|1 (part b, default 1), --backlog N (part c),
 //        --rss-backlog N (part d), --prof (CPU profile of the edge child in part b, written to a temp dir),
 //        --window N (part b, QoS 1 publishes in flight per connection, default 500),
-//        --edge-env K=V,K2=V2 (extra environment of the edge child), --edge-js DIR (run the edge child from a
+//        --edge-env K=V,K2=V2 (extra environment of the edge child), --edge-node-args '--flag ...' (its node flags), --edge-js DIR (run the edge child from a
 //        tsc-compiled copy of the repo with plain node: `npx tsc -p . --noEmit false --outDir DIR`, then
 //        link DIR/node_modules and DIR/device-profiles and copy the .proto files).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgeBuffer } from '../edge/buffer/index.js';
-import { hashSecret } from '../core/secrets.js';
+import { DEVICE_ACCOUNT_COST, hashSecret } from '../core/secrets.js';
 import { benchBufferIngest, benchRawSqliteRows } from './edge-buffer.js';
 import { procMemory } from './edge-roles.js';
 
@@ -40,6 +40,8 @@ const QUICK = flag('quick');
 const ONLY = new Set((opt('only') ?? 'a,raw,vm,b,c,d').split(',').map((s) => s.trim()));
 const QOS = (Number(opt('qos') ?? 1) === 0 ? 0 : 1) as 0 | 1;
 const EDGE_JS = opt('edge-js');
+// --edge-node-args '--a --b': V8/Node flags for the edge child (some, like --optimize-for-size, are refused in NODE_OPTIONS).
+const EDGE_NODE_ARGS = (opt('edge-node-args') ?? '').split(/\s+/).filter(Boolean);
 const EDGE_ENV = Object.fromEntries((opt('edge-env') ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 // Part (c) runs twice: with the agent's default backlogRateLimit (50,000/s) and with this cap (default:
 // effectively uncapped, to see what the path can do).
@@ -102,6 +104,7 @@ class Child {
     // Diagnostics for the edge child only: --edge-js runs it from a tsc-compiled tree with plain node (no tsx
     // loader thread), --edge-env adds environment variables (e.g. glibc malloc tuning).
     const edge = role === 'edge';
+    if (edge) nodeArgs = [...EDGE_NODE_ARGS, ...nodeArgs];
     const entry = edge && EDGE_JS ? [path.join(EDGE_JS, 'bench', 'edge-roles.js')] : ['--import', 'tsx', ROLES];
     const env = edge ? { ...process.env, ...EDGE_ENV } : process.env;
     this.proc = spawn(process.execPath, [...nodeArgs, ...entry, role, JSON.stringify(args)], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -187,7 +190,7 @@ let mqttHash: string | undefined;
 
 /** Writes an edge config (JSON is YAML) with `mqtt` air-quality devices and the given Modbus radar gauges. */
 function writeEdgeConfig(dir: string, o: { bufferDir: string; uplinkUrl: string; uplinkPassword?: string; backlogRateLimit?: number; devices: EdgeDevices; mqttPrefix?: string }): string {
-  mqttHash ??= hashSecret(MQTT_PASSWORD);
+  mqttHash ??= hashSecret(MQTT_PASSWORD, DEVICE_ACCOUNT_COST); // as `yiwang edge mqtt-user add` writes it
   const devices: object[] = [];
   for (let i = 0; i < o.devices.mqtt; i++) {
     devices.push({ id: `${o.mqttPrefix ?? 'AQ-'}${i}`, profile: 'air-quality-mqtt', connection: { broker: 'local', topicId: `aq${i}` } });

@@ -349,12 +349,12 @@ const mqttUser: Command = {
     const [verb, name] = a.positionals;
     if (verb !== 'add' || !name) throw new UsageError(this.usage);
     requireConfig(a.values.config);
-    const { hashSecret } = await import('../core/secrets.js');
+    const { DEVICE_ACCOUNT_COST, hashSecret } = await import('../core/secrets.js');
     const { randomBytes } = await import('node:crypto');
     const password = a.values.password ?? randomBytes(12).toString('base64url');
     const doc = readDoc(a.values.config);
     const users = (doc.getIn(['protocols', 'mqtt', 'localBroker', 'users']) as { items?: unknown[] } | undefined)?.items ?? [];
-    doc.setIn(['protocols', 'mqtt', 'localBroker', 'users'], doc.createNode([...users, { username: name, passwordHash: hashSecret(password) }]));
+    doc.setIn(['protocols', 'mqtt', 'localBroker', 'users'], doc.createNode([...users, { username: name, passwordHash: hashSecret(password, DEVICE_ACCOUNT_COST) }]));
     writeConfigAtomically(a.values.config, doc.toString());
     process.stdout.write(`MQTT user ${name} added.${a.values.password ? '' : ` Password (shown once): ${password}`}\nRestart the agent for broker logins to change.\n`);
     return 0;

@@ -9,7 +9,7 @@ import { startCollector, type Collector } from '../collector/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { freePort } from '../core/net.js';
 import { startEdge, type EdgeAgent } from '../edge/agent.js';
-import { hashSecret } from '../core/secrets.js';
+import { DEVICE_ACCOUNT_COST, hashSecret } from '../core/secrets.js';
 import { Scenario } from './scenario.js';
 import { float32Words, startModbusSimulator, uint32Words } from './simulators/modbus-sim.js';
 import { startMqttSimulator } from './simulators/mqtt-sim.js';
@@ -100,7 +100,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
     const vs = o.video === false ? { ok: false, reason: 'disabled with --no-video' } : videoSupport();
     const scenario = new Scenario({ startedAt: Date.now() - 50_000, rainCycleMs: o.rainCycleMs });
     const simPassword = randomBytes(9).toString('base64url');
-    const simHash = hashSecret(simPassword);
+    const simHash = hashSecret(simPassword, DEVICE_ACCOUNT_COST); // what `yiwang edge mqtt-user add` writes
 
     // Shared heavy simulators: one OPC UA server and one RTSP server serve every site that needs them.
     let opcuaEndpoint: string | undefined;

@@ -27,8 +27,11 @@ admin: { port: $admin_port }
 devices:
   - { id: DC-WL-1, profile: radar-level-modbus, connection: { host: 127.0.0.1, port: 1, unitId: 1 } }
 YAML
-# ENTRYPOINT + CMD (without tini)
-node "$work/opt/yiwang/bin/yiwang.js" edge --config "$work/etc/yiwang/edge.yaml" > "$work/agent.log" 2>&1 &
+# ENTRYPOINT (its node flags, without tini) + CMD
+node_flags=$(sed -n 's/^ENTRYPOINT \["tini", "--", "node", \(.*\), "\/opt\/yiwang\/bin\/yiwang.js".*/\1/p' "$repo/Dockerfile.edge" | tr -d '",')
+[ -n "$node_flags" ] || { echo "could not read the node flags of ENTRYPOINT" >&2; exit 1; }
+# shellcheck disable=SC2086
+node $node_flags "$work/opt/yiwang/bin/yiwang.js" edge --config "$work/etc/yiwang/edge.yaml" > "$work/agent.log" 2>&1 &
 agent=$!
 for i in $(seq 1 60); do
   if YIWANG_ADMIN_PORT=$admin_port node -e "fetch('http://127.0.0.1:'+(process.env.YIWANG_ADMIN_PORT||9180)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { SecretVerifier, hashSecret } from '../../core/secrets.js';
+import { DEVICE_ACCOUNT_COST, SecretVerifier, hashSecret, verifySecret } from '../../core/secrets.js';
+
+describe('hash costs', () => {
+  it('records its own cost in each hash, so default and device-account hashes both verify', () => {
+    const device = hashSecret('pw', DEVICE_ACCOUNT_COST);
+    const edge = hashSecret('pw');
+    expect(device.startsWith('scrypt$16384$1$1$')).toBe(true);
+    expect(edge.startsWith('scrypt$16384$8$1$')).toBe(true);
+    expect(verifySecret('pw', device) && verifySecret('pw', edge)).toBe(true);
+    expect(verifySecret('PW', device)).toBe(false);
+  });
+});
 
 describe('SecretVerifier', () => {
   it('accepts the right secret, refuses a wrong one, and remembers successes (a reconnect costs no scrypt)', async () => {
