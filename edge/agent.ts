@@ -10,6 +10,7 @@ import { DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, type Edge
 import { DeviceManager } from './devices.js';
 import { EdgePipeline } from './pipeline.js';
 import { loadOrCreateAdminToken, startAdminServer } from './admin.js';
+import { tuneForSmallMemory } from './memory.js';
 
 export const EDGE_VERSION = '0.1.0';
 
@@ -63,6 +64,7 @@ export class EdgeAgent {
   }
 
   async start(): Promise<this> {
+    tuneForSmallMemory();
     const file = this.opts.configFile;
     this.cfg = loadEdgeConfig(file);
     const cfg = this.cfg;

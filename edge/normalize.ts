@@ -43,11 +43,19 @@ type AlarmLevel = 0 | 1 | 2;
 
 export class Normalizer {
   private readonly devices = new Map<string, CompiledDevice>();
+  private readonly byProfile = new WeakMap<DeviceProfile, Map<string, CompiledPoint>>();
   private readonly alarmState = new Map<string, AlarmLevel>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   setDevice(deviceId: string, profile: DeviceProfile): void {
+    this.devices.set(deviceId, { profile, points: this.compiled(profile) });
+  }
+
+  /** A profile's points compiled once and shared by every device of that model (a site has hundreds). */
+  private compiled(profile: DeviceProfile): Map<string, CompiledPoint> {
+    const cached = this.byProfile.get(profile);
+    if (cached) return cached;
     const points = new Map<string, CompiledPoint>();
     for (const def of profile.points) {
       const metric = findMetric(def.metric);
@@ -61,7 +69,8 @@ export class Normalizer {
         alarm: def.alarms,
       });
     }
-    this.devices.set(deviceId, { profile, points });
+    this.byProfile.set(profile, points);
+    return points;
   }
 
   removeDevice(deviceId: string): void {
