@@ -5,12 +5,11 @@ import { ConfigError } from '../core/config-file.js';
 import { createLogger } from '../core/log.js';
 import { BUILTIN_PROFILE_DIR, ProfileCatalog } from '../core/profiles.js';
 import { SITE_TYPES, type SiteType } from '../schema/types.js';
-import { DEFAULT_ADMIN_PORT, loadEdgeConfig, type DeviceConfig } from '../edge/config.js';
+import { DEFAULT_ADMIN_PORT, loadEdgeConfig, parseEdgeConfig, type DeviceConfig } from '../edge/config.js';
 import { readDoc, withDevice, withoutDevice, writeConfigAtomically } from '../edge/config-edit.js';
-import { DeviceManager } from '../edge/devices.js';
+import { unstartedAdapter, validateDevices } from '../edge/devices.js';
 import { starterConfig } from '../edge/init/templates.js';
 import { resolvePaths, startEdge } from '../edge/agent.js';
-import { silentLogger } from '../core/log.js';
 import { dispatch, parse, UsageError, type Command } from './args.js';
 
 const DEFAULT_CONFIG = process.env.YIWANG_EDGE_CONFIG ?? 'edge.yaml';
@@ -139,13 +138,11 @@ const init: Command = {
 };
 
 /** Validates a candidate config's devices exactly as the agent will (profile, record, connection). */
-async function validateDevices(file: string, text: string) {
-  const { parseEdgeConfig } = await import('../edge/config.js');
+async function validateCandidate(file: string, text: string) {
   const cfg = parseEdgeConfig(file, text);
   const { bufferDir, profileDirs } = resolvePaths(cfg, file);
   const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
-  const pipeline = null as unknown as import('../edge/pipeline.js').EdgePipeline; // validation never touches it
-  await new DeviceManager(catalog, pipeline, silentLogger, bufferDir, cfg.protocols).validate(cfg, file);
+  await validateDevices(cfg, file, catalog, (protocol) => unstartedAdapter(protocol, bufferDir, cfg.protocols));
 }
 
 /** Flags for the 一机一档 record fields that `device add` and `camera add` both take. */
@@ -225,7 +222,7 @@ const deviceAdd: Command = {
 /** Validates a device exactly as the agent will, writes it into the config and applies it to the running agent. */
 export async function registerDevice(configFile: string, device: DeviceConfig, apply: boolean): Promise<void> {
   const { text } = withDevice(readDoc(configFile), configFile, device);
-  await validateDevices(configFile, text);
+  await validateCandidate(configFile, text);
   writeConfigAtomically(configFile, text);
   process.stdout.write(`device ${device.id} (${device.profile}) written to ${configFile}\n`);
   if (apply) await applyLive(configFile);

@@ -54,6 +54,55 @@ export function describeConnection(c: Record<string, unknown>): string {
   return '';
 }
 
+/** An adapter that is constructed but not started: it can validate connections without binding or connecting. */
+export async function unstartedAdapter(protocol: ProtocolName, dataDir: string, settings: EdgeConfig['protocols'] = {}): Promise<ProtocolAdapter> {
+  const mod = await ADAPTER_MODULES[protocol]();
+  return mod.default({ dataDir: join(dataDir, 'protocols', protocol), settings: settings?.[protocol] });
+}
+
+/**
+ * Validates every device of `cfg` — known profile, valid 一机一档 record, connection accepted by its adapter — and
+ * returns them, or throws ConfigError listing every problem as "devices[i].field: reason".
+ */
+export async function validateDevices(
+  cfg: EdgeConfig,
+  file: string,
+  catalog: ProfileCatalog,
+  adapterFor: (protocol: ProtocolName) => Promise<ProtocolAdapter>,
+): Promise<Map<string, ConfiguredDevice>> {
+  const problems: { path: string; message: string }[] = [];
+  const out = new Map<string, ConfiguredDevice>();
+  for (const [i, d] of cfg.devices.entries()) {
+    const at = `devices[${i}]`;
+    if (d.enabled === false) continue;
+    if (out.has(d.id)) {
+      problems.push({ path: `${at}.id`, message: `duplicate device id ${d.id}` });
+      continue;
+    }
+    const profile = catalog.get(d.profile);
+    if (!profile) {
+      problems.push({ path: `${at}.profile`, message: `unknown profile "${d.profile}" (yiwang profile list shows the known ones)` });
+      continue;
+    }
+    const record = recordFor(d, profile, cfg);
+    for (const issue of validateRecord(record)) problems.push({ path: `${at}.${issue.path}`, message: issue.message });
+    let adapter: ProtocolAdapter;
+    try {
+      adapter = await adapterFor(profile.protocol);
+    } catch (err) {
+      problems.push({ path: `${at}.profile`, message: `cannot start the ${profile.protocol} adapter: ${(err as Error).message}` });
+      continue;
+    }
+    for (const m of adapter.validateConnection(d.connection, profile)) {
+      const { path, message } = splitMessage(m);
+      problems.push({ path: `${at}.${path.startsWith('connection') ? path : `connection.${path}`}`, message });
+    }
+    out.set(d.id, { config: d, profile, record });
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return out;
+}
+
 export class DeviceManager {
   private readonly adapters = new Map<ProtocolName, ProtocolAdapter>();
   private readonly loading = new Map<ProtocolName, Promise<ProtocolAdapter>>();
@@ -92,10 +141,7 @@ export class DeviceManager {
    * `yiwang edge device add` can check a device without binding ports or connecting anywhere.
    */
   private async validator(protocol: ProtocolName): Promise<ProtocolAdapter> {
-    const running = this.adapters.get(protocol);
-    if (running) return running;
-    const mod = await ADAPTER_MODULES[protocol]();
-    return mod.default({ dataDir: join(this.dataDir, 'protocols', protocol), settings: this.settings?.[protocol] });
+    return this.adapters.get(protocol) ?? unstartedAdapter(protocol, this.dataDir, this.settings);
   }
 
   setCatalog(catalog: ProfileCatalog): void {
@@ -114,44 +160,9 @@ export class DeviceManager {
     return [...this.current.values()];
   }
 
-  /**
-   * Validates every device of `cfg` and returns them, or throws ConfigError listing every problem as
-   * "devices[i].field: reason". Loads the adapters the devices need (their connection rules live there).
-   */
-  async validate(cfg: EdgeConfig, file: string): Promise<Map<string, ConfiguredDevice>> {
-    const problems: { path: string; message: string }[] = [];
-    const out = new Map<string, ConfiguredDevice>();
-    for (const [i, d] of cfg.devices.entries()) {
-      const at = `devices[${i}]`;
-      if (d.enabled === false) continue;
-      if (out.has(d.id)) {
-        problems.push({ path: `${at}.id`, message: `duplicate device id ${d.id}` });
-        continue;
-      }
-      const profile = this.catalog.get(d.profile);
-      if (!profile) {
-        problems.push({ path: `${at}.profile`, message: `unknown profile "${d.profile}" (yiwang profile list shows the known ones)` });
-        continue;
-      }
-      const record = recordFor(d, profile, cfg);
-      for (const issue of validateRecord(record)) problems.push({ path: `${at}.${issue.path}`, message: issue.message });
-      let adapter: ProtocolAdapter;
-      try {
-        adapter = await this.validator(profile.protocol);
-      } catch (err) {
-        problems.push({ path: `${at}.profile`, message: `cannot start the ${profile.protocol} adapter: ${(err as Error).message}` });
-        continue;
-      }
-      for (const m of adapter.validateConnection(d.connection, profile)) {
-        const { path, message } = splitMessage(m);
-        problems.push({ path: `${at}.${path.startsWith('connection') ? path : `connection.${path}`}`, message });
-      }
-      out.set(d.id, { config: d, profile, record });
-    }
-    if (problems.length) {
-      throw new ConfigError(file, problems);
-    }
-    return out;
+  /** Validates every device of `cfg` (see validateDevices) with this manager's adapters. */
+  validate(cfg: EdgeConfig, file: string): Promise<Map<string, ConfiguredDevice>> {
+    return validateDevices(cfg, file, this.catalog, (protocol) => this.validator(protocol));
   }
 
   /** Applies a validated device set: adds new devices, updates changed ones, removes the rest. */

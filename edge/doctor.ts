@@ -3,11 +3,9 @@ import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:f
 import { connect as tcpConnect, createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { ConfigError } from '../core/config-file.js';
-import { silentLogger } from '../core/log.js';
 import { BUILTIN_PROFILE_DIR, ProfileCatalog } from '../core/profiles.js';
 import { loadEdgeConfig, type EdgeConfig } from './config.js';
-import { DeviceManager } from './devices.js';
-import type { EdgePipeline } from './pipeline.js';
+import { unstartedAdapter, validateDevices } from './devices.js';
 import { resolvePaths, uplinkPassword } from './agent.js';
 
 export interface Finding {
@@ -106,7 +104,7 @@ export async function runDoctor(configFile: string, timeoutMs = 3000): Promise<F
   }
   try {
     const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
-    await new DeviceManager(catalog, null as unknown as EdgePipeline, silentLogger, bufferDir, cfg.protocols).validate(cfg, configFile);
+    await validateDevices(cfg, configFile, catalog, (protocol) => unstartedAdapter(protocol, bufferDir, cfg.protocols));
     out.push({ ok: true, what: 'devices', detail: 'every device has a known profile, a valid 一机一档 record and valid connection settings' });
   } catch (err) {
     out.push({ ok: false, what: 'devices', detail: err instanceof ConfigError ? err.message : (err as Error).message, hint: 'fix the device entries named above' });
