@@ -13,6 +13,7 @@ import { DEVICE_ACCOUNT_COST, hashSecret } from '../core/secrets.js';
 import { Scenario } from './scenario.js';
 import { float32Words, startModbusSimulator, uint32Words } from './simulators/modbus-sim.js';
 import { startMqttSimulator } from './simulators/mqtt-sim.js';
+import type { RtspServer } from './simulators/rtsp-server.js';
 
 export const EXAMPLES_DIR = fileURLToPath(new URL('../examples/demo/', import.meta.url));
 const SITE_KINDS = ['village', 'street', 'water-station'] as const;
@@ -104,7 +105,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
 
     // Shared heavy simulators: one OPC UA server and one RTSP server serve every site that needs them.
     let opcuaEndpoint: string | undefined;
-    let rtsp: { url(m: string): string } | undefined;
+    let rtsp: RtspServer | undefined;
     const needsWater = o.sites >= 3;
     if (needsWater) {
       const { startOpcuaServer } = await import('./simulators/opcua-server.js');
@@ -116,7 +117,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
       const { startRtspServer } = await import('./simulators/rtsp-server.js');
       const server = await startRtspServer();
       stoppers.push(server);
-      rtsp = server as unknown as { url(m: string): string };
+      rtsp = server;
     }
 
     const edges: EdgeAgent[] = [];
@@ -163,7 +164,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
         stoppers.push(sim);
         vars.MODBUS_PORT = sim.port;
       }
-      const camera = kind === 'village' && !!rtsp;
+      const camera = kind === 'village' && rtsp !== undefined;
       if (camera) {
         const { startOnvifSimulator } = await import('./simulators/onvif-simulator.js');
         const cam = await startOnvifSimulator({ rtspUrl: rtsp!.url('normal'), username: 'admin', password: simPassword, manufacturer: 'HIKVISION', model: 'DS-2DE4425IW-DE', firmware: 'V5.7.3', serial: `DS2DE-DEMO-${n}` });
