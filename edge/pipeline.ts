@@ -70,11 +70,16 @@ export class EdgePipeline implements AdapterSink {
 
   samples(samples: PointSample[]): void {
     const { readings, events, problems } = this.normalizer.normalize(samples);
+    // Counted once per call, not per reading: label hashing per reading would cost more than the buffer write.
+    let bad = 0;
     for (const r of readings) {
       this.store.addReading(r);
-      const protocol = this.protocolOf.get(r.deviceId) ?? 'unknown';
-      this.readingsIn.inc({ protocol });
-      if (r.quality) this.readingsBad.inc({ protocol });
+      if (r.quality) bad++;
+    }
+    if (readings.length) {
+      const protocol = this.protocolOf.get(readings[0]!.deviceId) ?? 'unknown';
+      this.readingsIn.inc({ protocol }, readings.length);
+      if (bad) this.readingsBad.inc({ protocol }, bad);
     }
     for (const e of events) this.acceptEvent(e);
     for (const p of problems) {

@@ -1,6 +1,6 @@
 // Building HJ 212 frames: answers sent by the edge and uploads sent by the test/demo station simulator.
 import { hj212CrcHex } from './crc.js';
-import { CN, fromUtcMs, type Hj212Packet } from './parse.js';
+import { CN, fromUtcMs, type Hj212Header, type Hj212Packet } from './parse.js';
 
 /** Wraps a data segment into a frame: ## + length + segment + CRC + CRLF. */
 export function frame(segment: string): string {
@@ -9,15 +9,7 @@ export function frame(segment: string): string {
   return `##${String(len).padStart(4, '0')}${segment}${hj212CrcHex(segment)}\r\n`;
 }
 
-export interface SegmentFields {
-  qn?: string;
-  st: string;
-  cn: string;
-  pw: string;
-  mn: string;
-  flag?: number;
-  pnum?: number;
-  pno?: number;
+export interface SegmentFields extends Hj212Header {
   /** CP body without the surrounding && (already joined). */
   cp: string;
 }

@@ -30,7 +30,8 @@ export const KNOWN_CNS: ReadonlySet<string> = new Set([...UPLOAD_CNS, ...REQUEST
 /** Per-factor fields whose values must be numbers. */
 const NUMERIC_FIELDS = new Set(['Rtd', 'Min', 'Avg', 'Max', 'Cou', 'ZsRtd', 'ZsMin', 'ZsAvg', 'ZsMax']);
 
-export interface Hj212Packet {
+/** The header fields of a data segment (QN ST CN PW MN Flag PNUM PNO), shared by parsing and encoding. */
+export interface Hj212Header {
   qn?: string;
   st: string;
   cn: string;
@@ -40,6 +41,9 @@ export interface Hj212Packet {
   flag?: number;
   pnum?: number;
   pno?: number;
+}
+
+export interface Hj212Packet extends Hj212Header {
   /** CP DataTime (YYYYMMDDhhmmss, China time) when present. */
   dataTime?: string;
   /** factor code → field (Rtd, Avg, Flag, ...) → text value. */
