@@ -29,6 +29,8 @@ export interface EdgeCredential {
 
 export interface CollectorConfig {
   dataDir: string;
+  /** "sqlite" (default: collector.db in dataDir) or a postgres:// URL (cluster mode). */
+  store: string;
   http: { host: string; port: number; tls?: TlsFiles };
   mqtt: { embedded?: EmbeddedMqtt; external?: ExternalMqtt };
   edges: EdgeCredential[];
@@ -41,7 +43,7 @@ export interface CollectorConfig {
   };
   retention: { rawDays: number; minuteDays: number; hourDays: number };
   influx?: { url: string; token: string; org: string; bucket: string; flushIntervalMs: number; batchLines: number };
-  feed: { ringSize: number };
+  feed: { ringSize: number; keepMinutes: number };
 }
 
 export class ConfigError extends Error {}
@@ -49,12 +51,13 @@ export class ConfigError extends Error {}
 export function defaultConfig(): CollectorConfig {
   return {
     dataDir: './data/collector',
+    store: 'sqlite',
     http: { host: '0.0.0.0', port: 8080 },
     mqtt: { embedded: { host: '0.0.0.0', port: 1883 } },
     edges: [],
     ingest: { maxQueue: 1000, maxPayloadBytes: 4 * 1024 * 1024, maxItemsPerBatch: 50_000, unknownDevices: 'claim', commitIntervalMs: 5 },
     retention: { rawDays: 30, minuteDays: 365, hourDays: 3650 },
-    feed: { ringSize: 10_000 },
+    feed: { ringSize: 10_000, keepMinutes: 60 },
   };
 }
 
@@ -104,8 +107,10 @@ class Reader {
 export function parseConfig(doc: unknown): CollectorConfig {
   const c = defaultConfig();
   const r = new Reader();
-  const root = r.obj(doc ?? {}, 'config', ['dataDir', 'http', 'mqtt', 'edges', 'ingest', 'retention', 'influx', 'feed']) ?? {};
+  const root = r.obj(doc ?? {}, 'config', ['dataDir', 'store', 'http', 'mqtt', 'edges', 'ingest', 'retention', 'influx', 'feed']) ?? {};
   c.dataDir = r.str(root.dataDir, 'dataDir', c.dataDir)!;
+  c.store = r.str(root.store, 'store', c.store)!;
+  if (c.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(c.store)) r.errors.push(`store: "${c.store}" must be sqlite or a postgres:// URL`);
 
   const http = r.obj(root.http, 'http', ['host', 'port', 'tls']);
   if (http) {
@@ -196,8 +201,11 @@ export function parseConfig(doc: unknown): CollectorConfig {
     };
   }
 
-  const feed = r.obj(root.feed, 'feed', ['ringSize']);
-  if (feed) c.feed.ringSize = r.num(feed.ringSize, 'feed.ringSize', c.feed.ringSize, 1, 10_000_000);
+  const feed = r.obj(root.feed, 'feed', ['ringSize', 'keepMinutes']);
+  if (feed) {
+    c.feed.ringSize = r.num(feed.ringSize, 'feed.ringSize', c.feed.ringSize, 1, 10_000_000);
+    c.feed.keepMinutes = r.num(feed.keepMinutes, 'feed.keepMinutes', c.feed.keepMinutes, 1, 10_080);
+  }
 
   if (r.errors.length) throw new ConfigError(`invalid collector config:\n  ${r.errors.join('\n  ')}`);
   return c;
@@ -205,6 +213,7 @@ export function parseConfig(doc: unknown): CollectorConfig {
 
 export interface ConfigOverrides {
   dataDir?: string;
+  store?: string;
   httpPort?: number;
   mqttPort?: number;
 }
@@ -230,6 +239,10 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
 
 export function applyOverrides(c: CollectorConfig, o: ConfigOverrides): CollectorConfig {
   if (o.dataDir !== undefined) c.dataDir = o.dataDir;
+  if (o.store !== undefined) {
+    if (o.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(o.store)) throw new ConfigError(`--store: "${o.store}" must be sqlite or a postgres:// URL`);
+    c.store = o.store;
+  }
   if (o.httpPort !== undefined) c.http.port = o.httpPort;
   if (o.mqttPort !== undefined) {
     if (!c.mqtt.embedded) throw new ConfigError('--mqtt-port applies to the embedded broker, but mqtt.external is configured');

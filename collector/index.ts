@@ -1,23 +1,23 @@
 // startCollector(): composes config, store, ingest (embedded broker or external consumer), InfluxDB export
 // and the HTTP API. Tests, the demo and the CLI all start the collector through here.
 import { createLogger, type Logger } from '../core/log.js';
+import { ProblemLog } from '../core/problem-log.js';
 import { isValidEdgeId } from '../schema/topics.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import { generatePassword, hashSecret } from '../core/secrets.js';
 import { createToken } from './auth/tokens.js';
 import { applyOverrides, defaultConfig, loadConfig, type CollectorConfig, type ConfigOverrides } from './config.js';
-import { Feed } from './feed.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './ingest/embedded.js';
 import { startExternalConsumer, type ExternalConsumer } from './ingest/external.js';
 import { IngestPipeline } from './ingest/pipeline.js';
 import { CollectorMetrics } from './metrics.js';
-import { Store } from './store/index.js';
+import { openStore, type CollectorStore, type EdgeInfo } from './store/index.js';
 import { InfluxExporter } from './store/influx.js';
 
 export interface StartCollectorOptions {
   config?: CollectorConfig;   // a ready config (tests); otherwise read from configPath / defaults
   configPath?: string;
-  overrides?: ConfigOverrides; // --data-dir, --http-port, --mqtt-port
+  overrides?: ConfigOverrides; // --data-dir, --store, --http-port, --mqtt-port
   log?: Logger;
 }
 
@@ -25,35 +25,54 @@ export interface Collector {
   config: CollectorConfig;
   httpPort: number;
   mqttPort: number | undefined; // undefined in external-broker mode
-  store: Store;
+  store: CollectorStore;
   metrics: CollectorMetrics;
-  feed: Feed;
   pipeline: IngestPipeline;
   influx: InfluxExporter | undefined;
   /** Registers an edge; returns the password (generated unless given). Only its hash is stored. */
   addEdge(id: string, password?: string): Promise<string>;
   /** Creates an API token; returns its plaintext. */
-  createToken(opts: { name: string; bureau?: string; admin?: boolean }): string;
+  createToken(opts: { name: string; bureau?: string; admin?: boolean }): Promise<string>;
   /** Stops intake, commits what is queued, closes everything. */
   stop(): Promise<void>;
 }
 
-export async function createEdge(store: Store, id: string, password = generatePassword()): Promise<string> {
+export async function createEdge(store: CollectorStore, id: string, password = generatePassword()): Promise<string> {
   if (!isValidEdgeId(id)) throw new Error(`"${id}" is not a valid edge id (letters, digits, _ . -; at most 64)`);
-  store.edges.put(id, await hashSecret(password), 'admin');
+  await store.edges.put(id, await hashSecret(password), 'admin');
   return password;
+}
+
+/** The edge list for /metrics, read at most once a second however many gauges ask. */
+function cachedEdges(store: CollectorStore): () => Promise<EdgeInfo[]> {
+  let at = 0;
+  let last: Promise<EdgeInfo[]> = Promise.resolve([]);
+  return () => {
+    if (Date.now() - at > 1000) {
+      at = Date.now();
+      last = store.edges.list().catch(() => []);
+    }
+    return last;
+  };
 }
 
 export async function startCollector(opts: StartCollectorOptions = {}): Promise<Collector> {
   const config = opts.config ? applyOverrides(structuredClone(opts.config), opts.overrides ?? {}) : opts.configPath ? loadConfig(opts.configPath, opts.overrides) : applyOverrides(defaultConfig(), opts.overrides ?? {});
   const log = opts.log ?? createLogger('yiwang-collector');
-  const store = Store.open(config.dataDir);
+  const storeProblems = new ProblemLog(log);
+  const store = await openStore({
+    url: config.store,
+    dataDir: config.dataDir,
+    feedRingSize: config.feed.ringSize,
+    feedKeepMinutes: config.feed.keepMinutes,
+    onProblem: (msg, detail) => storeProblems.report('store', msg, msg, detail),
+  });
+  log.info({ store: store.kind, location: store.location }, 'store open');
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
-    for (const e of config.edges) store.edges.put(e.id, e.passwordHash, 'config');
+    for (const e of config.edges) await store.edges.put(e.id, e.passwordHash, 'config');
     const metrics = new CollectorMetrics();
-    const feed = new Feed(config.feed.ringSize);
-    const pipeline = new IngestPipeline(store, config.ingest, metrics, feed, log, !!config.influx);
+    const pipeline = new IngestPipeline(store, config.ingest, metrics, log, !!config.influx);
     cleanups.unshift(() => pipeline.stop());
 
     let broker: EmbeddedBroker | undefined;
@@ -67,16 +86,15 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       await pipeline.drain();
     });
 
+    const edges = cachedEdges(store);
     metrics.gauge('yiwang_collector_ingest_queue', 'Batches waiting for storage', () => [[{}, pipeline.depth]]);
-    metrics.gauge('yiwang_collector_edge_lag_seconds', 'Age of the oldest item in each edge\'s buffer (0 when empty)', () =>
-      store.edges.list().map((e) => [{ edge: e.id }, e.lagMs / 1000]),
+    metrics.asyncGauge('yiwang_collector_edge_lag_seconds', 'Age of the oldest item in each edge\'s buffer (0 when empty)', async () =>
+      (await edges()).map((e) => [{ edge: e.id }, e.lagMs / 1000]),
     );
-    metrics.gauge('yiwang_collector_edge_missing_seqs', 'Sequence numbers missing between committed ranges, per edge', () =>
-      store.edges.list().map((e) => [{ edge: e.id }, e.missing]),
+    metrics.asyncGauge('yiwang_collector_edge_missing_seqs', 'Sequence numbers missing between committed ranges, per edge', async () =>
+      (await edges()).map((e) => [{ edge: e.id }, e.missing]),
     );
-    metrics.gauge('yiwang_collector_edge_connected', 'Edge connected (1) or not (0)', () =>
-      store.edges.list().map((e) => [{ edge: e.id }, e.connected ? 1 : 0]),
-    );
+    metrics.asyncGauge('yiwang_collector_edge_connected', 'Edge connected (1) or not (0)', async () => (await edges()).map((e) => [{ edge: e.id }, e.connected ? 1 : 0]));
 
     let influx: InfluxExporter | undefined;
     if (config.influx) {
@@ -84,25 +102,32 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       influx.start();
       const exporter = influx;
       cleanups.unshift(() => exporter.stop());
-      metrics.gauge('yiwang_collector_influx_pending_lines', 'Lines waiting in the InfluxDB outbox', () => [[{}, exporter.pending().lines]]);
+      metrics.asyncGauge('yiwang_collector_influx_pending_lines', 'Lines waiting in the InfluxDB outbox', async () => [[{}, (await exporter.pending()).lines]]);
     }
 
-    const runRetention = () => {
+    const runRetention = async () => {
       try {
-        const removed = store.applyRetention(config.retention);
+        const removed = await store.applyRetention(config.retention);
         if (removed.raw + removed.minute + removed.hour) log.info(removed, 'retention applied');
       } catch (err) {
         log.error({ err: (err as Error).message }, 'retention failed');
       }
     };
-    runRetention();
-    const retentionTimer = setInterval(runRetention, 3_600_000);
+    await runRetention();
+    const retentionTimer = setInterval(() => void runRetention(), 3_600_000);
     retentionTimer.unref();
     cleanups.unshift(() => clearInterval(retentionTimer));
 
     const addEdge = (id: string, password?: string) => createEdge(store, id, password);
-    let api: ApiServer;
-    api = await startApiServer({ store, cfg: config, metrics, feed, pipeline, log, addEdge: (id) => addEdge(id) });
+    const api: ApiServer = await startApiServer({
+      store,
+      cfg: config,
+      metrics,
+      pipeline,
+      log,
+      addEdge: (id) => addEdge(id),
+      brokerUp: () => (consumer ? consumer.client.connected : true),
+    });
     cleanups.unshift(() => api.close());
 
     let stopped = false;
@@ -112,7 +137,6 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       mqttPort: broker?.port,
       store,
       metrics,
-      feed,
       pipeline,
       influx,
       addEdge,

@@ -7,7 +7,7 @@ export class CollectorMetrics extends Registry {
   readonly eventsIn = this.counter('yiwang_collector_events_total', 'Events stored');
   readonly dedupHits = this.counter('yiwang_collector_dedup_hits_total', 'Items recognised as already committed (redelivery)');
   readonly rejected = this.counter('yiwang_collector_rejected_payloads_total', 'Payloads rejected, by reason');
-  readonly refusedItems = this.counter('yiwang_collector_refused_items_total', 'Items refused inside accepted batches, by reason');
+  readonly quarantined = this.counter('yiwang_collector_quarantined_items_total', 'Items kept aside in quarantine instead of stored (bad clock, not the edge\'s device, ...), by reason');
   readonly authFailures = this.counter('yiwang_collector_auth_failures_total', 'Refused MQTT connects, publishes and subscriptions, by reason');
   readonly pointsWritten = this.counter('yiwang_collector_points_written_total', 'Raw points written to storage');
   readonly commits = this.counter('yiwang_collector_commits_total', 'Storage transactions committed');

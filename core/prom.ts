@@ -50,9 +50,19 @@ export class Counter extends Metric {
 export class Gauge extends Metric {
   private readonly values = new Map<string, number>();
   private collector?: () => Iterable<[Labels, number]>;
-  constructor(name: string, help: string, collect?: () => Iterable<[Labels, number]>) {
+  /** Samples of an asynchronous collector, refreshed by Registry.collect() before each render. */
+  private collected: [Labels, number][] = [];
+  constructor(
+    name: string,
+    help: string,
+    collect?: () => Iterable<[Labels, number]>,
+    private readonly asyncCollector?: () => Promise<Iterable<[Labels, number]>>,
+  ) {
     super(name, help, 'gauge');
     this.collector = collect;
+  }
+  async refresh(): Promise<void> {
+    if (this.asyncCollector) this.collected = [...(await this.asyncCollector())];
   }
   set(labels: Labels, value: number): void {
     this.values.set(labelKey(labels), value);
@@ -62,7 +72,8 @@ export class Gauge extends Metric {
   }
   lines(): string[] {
     const out = [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
-    if (this.collector) for (const [l, v] of this.collector()) out.push(`${this.name}${Object.keys(l).length ? `{${labelKey(l)}}` : ''} ${v}`);
+    const samples = this.collector ? [...this.collector(), ...this.collected] : this.collected;
+    for (const [l, v] of samples) out.push(`${this.name}${Object.keys(l).length ? `{${labelKey(l)}}` : ''} ${v}`);
     return out;
   }
 }
@@ -156,6 +167,10 @@ export class Registry {
   gauge(name: string, help: string, collect?: () => Iterable<[Labels, number]>): Gauge {
     return this.add(new Gauge(name, help, collect));
   }
+  /** A gauge whose samples come from an asynchronous source (a database); read by renderAsync(). */
+  asyncGauge(name: string, help: string, collect: () => Promise<Iterable<[Labels, number]>>): Gauge {
+    return this.add(new Gauge(name, help, undefined, collect));
+  }
   summary(name: string, help: string, window?: number): Summary {
     return this.add(new Summary(name, help, window));
   }
@@ -173,6 +188,11 @@ export class Registry {
       out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.lines());
     }
     return out.join('\n') + '\n';
+  }
+  /** render() after refreshing every asynchronous gauge (a failing source keeps its previous samples). */
+  async renderAsync(): Promise<string> {
+    await Promise.all(this.metrics.map((m) => (m instanceof Gauge ? m.refresh().catch(() => undefined) : undefined)));
+    return this.render();
   }
 }
 

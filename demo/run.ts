@@ -95,8 +95,8 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
     const collector = await startCollector({ overrides: { dataDir: join(dataDir, 'collector'), httpPort: o.httpPort, mqttPort: o.mqttPort }, log });
     stoppers.push(collector);
     const tokens: Record<string, string> = {};
-    for (const b of DEMO_BUREAUS) tokens[b] = collector.createToken({ name: `demo-${b}`, bureau: b });
-    tokens.admin = collector.createToken({ name: 'demo-admin', admin: true });
+    for (const b of DEMO_BUREAUS) tokens[b] = await collector.createToken({ name: `demo-${b}`, bureau: b });
+    tokens.admin = await collector.createToken({ name: 'demo-admin', admin: true });
 
     const vs = o.video === false ? { ok: false, reason: 'disabled with --no-video' } : videoSupport();
     const scenario = new Scenario({ startedAt: Date.now() - 50_000, rainCycleMs: o.rainCycleMs });

@@ -21,6 +21,7 @@ export const EventKind = {
   VIDEO_FAULT_CLEARED: 8,
   RECORD_CHANGED: 9,
   DATA_GAP: 10,
+  DATA_QUARANTINED: 11,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

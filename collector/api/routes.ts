@@ -6,20 +6,23 @@ import { recordsFromCsv, recordsToCsv, recordsToJson, validateRecord } from '../
 import { isValidEdgeId } from '../../schema/topics.js';
 import type { DeviceRecord } from '../../schema/types.js';
 import { createToken, type Principal } from '../auth/tokens.js';
-import { SEVERITY_NAMES } from '../store/events.js';
-import { AGGS, type Agg } from '../store/series.js';
-import { visibleTo } from '../store/registry.js';
-import { VideoStore } from '../store/video.js';
+import { SEVERITY_NAMES } from '../store/sql/events.js';
+import { visibleTo } from '../store/records.js';
+import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName, type DeviceRow } from '../store/index.js';
 import type { ApiContext } from './context.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readBody, readJson, sendJson, sendText, wantsCsv } from './http.js';
 import { serveFeed } from './sse.js';
 
-type Handler = (ctx: ApiContext, who: Principal, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void> | void;
+export interface Caller extends Principal {
+  /** SHA-256 of the bearer token: long-lived responses re-check it (revocation). */
+  tokenHash: string;
+}
+
+type Handler = (ctx: ApiContext, who: Caller, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void> | void;
 
 interface Route {
   method: string;
   pattern: RegExp;
-  admin?: boolean;
   handler: Handler;
 }
 
@@ -29,14 +32,27 @@ const requireAdmin = (who: Principal) => {
 };
 
 /** The device row if the caller may see it; otherwise 404. */
-function visibleDevice(ctx: ApiContext, who: Principal, id: string) {
-  const row = ctx.store.registry.row(id);
+async function visibleDevice(ctx: ApiContext, who: Principal, id: string): Promise<DeviceRow> {
+  const row = await ctx.store.registry.row(id);
   if (!row || !visibleTo(row, who.bureau)) throw notFound();
   return row;
 }
 
-const listDevices: Handler = (ctx, who, _req, res, q) => {
-  const devices = ctx.store.registry.list({
+/** `aggregate=` (sample, avg, min, max, total) and `period=` (seconds or a duration) selecting a series variant. */
+function parseVariant(q: URLSearchParams): { aggregate?: AggregateName; periodS?: number } {
+  const a = q.get('aggregate') || undefined;
+  if (a !== undefined && !AGGREGATE_NAMES.includes(a as AggregateName)) throw new HttpError(400, `aggregate: must be one of ${AGGREGATE_NAMES.join(', ')}`);
+  const p = q.get('period');
+  let periodS: number | undefined;
+  if (p) {
+    const ms = /^\d+$/.test(p) ? Number(p) * 1000 : parseDuration(p, 'period');
+    periodS = Math.round(ms! / 1000);
+  }
+  return { aggregate: a as AggregateName | undefined, periodS };
+}
+
+const listDevices: Handler = async (ctx, who, _req, res, q) => {
+  const devices = await ctx.store.registry.list({
     bureau: who.bureau,
     site: q.get('site') || undefined,
     siteType: q.get('siteType') || q.get('site_type') || undefined,
@@ -49,20 +65,21 @@ const listDevices: Handler = (ctx, who, _req, res, q) => {
   sendJson(res, 200, { count: devices.length, devices });
 };
 
-const getDevice: Handler = (ctx, who, _req, res, _q, [id]) => {
-  visibleDevice(ctx, who, id!);
-  const record = ctx.store.registry.get(id!)!;
-  const metrics = ctx.store.db.prepare<[string], { metric: string; unit: string }>('SELECT metric, unit FROM series WHERE device_id = ? ORDER BY metric').all(id!);
+const getDevice: Handler = async (ctx, who, _req, res, _q, [id]) => {
+  await visibleDevice(ctx, who, id!);
+  const record = (await ctx.store.registry.get(id!))!;
+  // One entry per stored series: the metric's samples and, separately, each period aggregate (HJ 212 avg/min/max).
+  const metrics = await ctx.store.series.variants(id!);
   sendJson(res, 200, { ...record, metrics });
 };
 
-const deviceHistory: Handler = (ctx, who, _req, res, _q, [id]) => {
-  visibleDevice(ctx, who, id!);
-  sendJson(res, 200, { device: id, history: ctx.store.registry.history(id!) });
+const deviceHistory: Handler = async (ctx, who, _req, res, _q, [id]) => {
+  await visibleDevice(ctx, who, id!);
+  sendJson(res, 200, { device: id, history: await ctx.store.registry.history(id!) });
 };
 
-const series: Handler = (ctx, who, req, res, q, [id, metric]) => {
-  visibleDevice(ctx, who, id!);
+const series: Handler = async (ctx, who, req, res, q, [id, metric]) => {
+  await visibleDevice(ctx, who, id!);
   const csv = wantsCsv(req, q);
   const to = parseTime(q.get('to'), 'to', Date.now());
   const from = parseTime(q.get('from'), 'from', to - 86_400_000);
@@ -70,26 +87,29 @@ const series: Handler = (ctx, who, req, res, q, [id, metric]) => {
   const agg = (q.get('agg') ?? 'avg') as Agg;
   if (!AGGS.includes(agg)) throw new HttpError(400, `agg: must be one of ${AGGS.join(', ')}`);
   const step = parseDuration(q.get('step'), 'step');
-  const r = ctx.store.series.query(id!, metric!, {
-    from, to, step, agg, rawDays: ctx.cfg.retention.rawDays, minuteDays: ctx.cfg.retention.minuteDays,
+  const r = await ctx.store.series.query(id!, metric!, {
+    from, to, step, agg, rawDays: ctx.cfg.retention.rawDays, minuteDays: ctx.cfg.retention.minuteDays, ...parseVariant(q),
   });
   if (!r) throw notFound();
   if (csv) {
-    return sendText(res, 200, toCsv(['ts', 'time', 'value', 'quality'], r.points.map((p) => [p.ts, iso(p.ts), p.value, p.quality])), 'text/csv; charset=utf-8', {
-      'content-disposition': `attachment; filename="${id}-${metric}.csv"`,
-    });
+    return sendText(
+      res, 200,
+      toCsv(['ts', 'time', 'value', 'unit', 'quality', 'aggregate', 'period_s'], r.points.map((p) => [p.ts, iso(p.ts), p.value, r.unit, p.quality, r.aggregate, r.periodS])),
+      'text/csv; charset=utf-8',
+      { 'content-disposition': `attachment; filename="${id}-${metric}${r.aggregate === 'sample' ? '' : `-${r.aggregate}`}.csv"` },
+    );
   }
   sendJson(res, 200, r);
 };
 
-const latest: Handler = (ctx, who, req, res, q) => {
+const latest: Handler = async (ctx, who, req, res, q) => {
   const csv = wantsCsv(req, q);
-  const devices = ctx.store.registry.list({ bureau: who.bureau, site: q.get('site') || undefined }).map((d) => d.id);
-  const rows = ctx.store.series.latest({ devices, metric: q.get('metric') || undefined });
+  const { aggregate } = parseVariant(q);
+  const rows = await ctx.store.series.latest({ bureau: who.bureau, site: q.get('site') || undefined, device: q.get('device') || undefined, metric: q.get('metric') || undefined, aggregate });
   if (csv) {
     return sendText(
       res, 200,
-      toCsv(['device', 'metric', 'ts', 'time', 'value', 'unit', 'quality'], rows.map((r) => [r.device, r.metric, r.ts, iso(r.ts), r.value, r.unit, r.quality])),
+      toCsv(['device', 'metric', 'aggregate', 'period_s', 'ts', 'time', 'value', 'unit', 'quality'], rows.map((r) => [r.device, r.metric, r.aggregate, r.periodS, r.ts, iso(r.ts), r.value, r.unit, r.quality])),
       'text/csv; charset=utf-8',
       { 'content-disposition': 'attachment; filename="latest.csv"' },
     );
@@ -97,7 +117,7 @@ const latest: Handler = (ctx, who, req, res, q) => {
   sendJson(res, 200, { count: rows.length, latest: rows });
 };
 
-const events: Handler = (ctx, who, _req, res, q) => {
+const events: Handler = async (ctx, who, _req, res, q) => {
   const to = parseTime(q.get('to'), 'to', Date.now() + 1);
   const from = parseTime(q.get('from'), 'from', to - 86_400_000);
   const sev = q.get('severity');
@@ -107,14 +127,14 @@ const events: Handler = (ctx, who, _req, res, q) => {
     if (minSeverity < 0) throw new HttpError(400, `severity: must be one of ${SEVERITY_NAMES.join(', ')}`);
   }
   const device = q.get('device') || undefined;
-  if (device) visibleDevice(ctx, who, device);
-  const list = ctx.store.events.query({ from, to, minSeverity, bureau: who.bureau, device });
+  if (device) await visibleDevice(ctx, who, device);
+  const list = await ctx.store.events.query({ from, to, minSeverity, bureau: who.bureau, device });
   sendJson(res, 200, { count: list.length, events: list });
 };
 
-const sites: Handler = (ctx, who, _req, res) => {
+const sites: Handler = async (ctx, who, _req, res) => {
   const bySite = new Map<string, { site: string; name?: string; type?: string; devices: number; online: number; degraded: number; offline: number; unknown: number; lastSeen?: number }>();
-  for (const d of ctx.store.registry.list({ bureau: who.bureau })) {
+  for (const d of await ctx.store.registry.list({ bureau: who.bureau })) {
     const id = d.site?.id || '';
     let s = bySite.get(id);
     if (!s) bySite.set(id, (s = { site: id, name: d.site?.name, type: d.site?.type, devices: 0, online: 0, degraded: 0, offline: 0, unknown: 0 }));
@@ -127,8 +147,8 @@ const sites: Handler = (ctx, who, _req, res) => {
   sendJson(res, 200, { count: list.length, sites: list });
 };
 
-const exportRecords: Handler = (ctx, who, req, res, q) => {
-  const records = ctx.store.registry.list({ bureau: who.bureau });
+const exportRecords: Handler = async (ctx, who, req, res, q) => {
+  const records = await ctx.store.registry.list({ bureau: who.bureau });
   const format = q.get('format') ?? (/\btext\/csv\b/.test(req.headers.accept ?? '') ? 'csv' : 'json');
   if (format === 'csv') {
     return sendText(res, 200, recordsToCsv(records), 'text/csv; charset=utf-8', { 'content-disposition': 'attachment; filename="records.csv"' });
@@ -141,19 +161,14 @@ const importRecords: Handler = async (ctx, who, req, res) => {
   requireAdmin(who);
   const text = await readBody(req, 32 * 1024 * 1024);
   const parsed = recordsFromCsv(text);
-  let created = 0;
-  let updated = 0;
-  ctx.store.db.transaction(() => {
-    for (const r of parsed.records) {
-      const out = ctx.store.registry.upsert(r, `import:${who.name}`);
-      if (out.created) created++;
-      else if (out.changed) updated++;
-    }
-  })();
+  const { created, updated } = await ctx.store.registry.upsertMany(parsed.records, `import:${who.name}`);
   sendJson(res, parsed.errors.length && !parsed.records.length ? 400 : 200, { imported: parsed.records.length, created, updated, errors: parsed.errors });
 };
 
-/** PUT replaces the record, POST merges fields; `edgeId` in the body pins the device to that edge. */
+/**
+ * PUT replaces the record, POST merges fields. The device becomes registrar-managed: `edgeId` in the body assigns
+ * it to that edge (null unassigns); until an admin assigns it, no edge can report for it.
+ */
 const putDevice = (replace: boolean): Handler => async (ctx, who, req, res, _q, [id]) => {
   requireAdmin(who);
   const body = await readJson(req);
@@ -167,14 +182,15 @@ const putDevice = (replace: boolean): Handler => async (ctx, who, req, res, _q, 
   if ('edgeId' in rec) {
     edgeId = rec.edgeId ?? null;
     if (edgeId !== null && (typeof edgeId !== 'string' || !isValidEdgeId(edgeId))) throw new HttpError(400, `edgeId: "${String(edgeId)}" is not a valid edge id`);
+    delete rec.edgeId;
   }
-  const out = ctx.store.registry.upsert(rec, `admin:${who.name}`, { replace, edgeId, pinned: edgeId !== undefined ? edgeId !== null : undefined });
-  sendJson(res, out.created ? 201 : 200, ctx.store.registry.get(id!));
+  const out = await ctx.store.registry.upsert(rec, `admin:${who.name}`, { replace, edgeId });
+  sendJson(res, out.created ? 201 : 200, await ctx.store.registry.get(id!));
 };
 
-const listEdges: Handler = (ctx, who, _req, res) => {
+const listEdges: Handler = async (ctx, who, _req, res) => {
   requireAdmin(who);
-  const edges = ctx.store.edges.list();
+  const edges = await ctx.store.edges.list();
   sendJson(res, 200, { count: edges.length, edges });
 };
 
@@ -182,14 +198,14 @@ const addEdge: Handler = async (ctx, who, req, res) => {
   requireAdmin(who);
   const body = (await readJson(req)) as { id?: unknown };
   if (typeof body?.id !== 'string' || !isValidEdgeId(body.id)) throw new HttpError(400, 'id: a valid edge id is required (letters, digits, _ . -)');
-  if (ctx.store.edges.get(body.id)) throw new HttpError(409, `edge ${body.id} already exists`);
+  if (await ctx.store.edges.get(body.id)) throw new HttpError(409, `edge ${body.id} already exists`);
   const password = await ctx.addEdge(body.id);
   sendJson(res, 201, { id: body.id, password, note: 'the password is shown only once; the collector keeps a scrypt hash' });
 };
 
-const deleteEdge: Handler = (ctx, who, _req, res, _q, [id]) => {
+const deleteEdge: Handler = async (ctx, who, _req, res, _q, [id]) => {
   requireAdmin(who);
-  if (!ctx.store.edges.remove(id!)) throw notFound();
+  if (!(await ctx.store.edges.remove(id!))) throw notFound();
   sendJson(res, 200, { deleted: id });
 };
 
@@ -197,17 +213,33 @@ const addToken: Handler = async (ctx, who, req, res) => {
   requireAdmin(who);
   const body = (await readJson(req)) as { name?: unknown; bureau?: unknown; admin?: unknown };
   if (typeof body?.name !== 'string' || !body.name) throw new HttpError(400, 'name: required');
+  let token: string;
   try {
-    const token = createToken(ctx.store, { name: body.name, bureau: typeof body.bureau === 'string' ? body.bureau : undefined, admin: body.admin === true });
-    sendJson(res, 201, { name: body.name, token, note: 'the token is shown only once' });
+    token = await createToken(ctx.store, { name: body.name, bureau: typeof body.bureau === 'string' ? body.bureau : undefined, admin: body.admin === true });
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }
+  sendJson(res, 201, { name: body.name, token, note: 'the token is shown only once' });
 };
 
-const cameraSnapshot: Handler = (ctx, who, _req, res, _q, [id]) => {
-  visibleDevice(ctx, who, id!);
-  const snap = new VideoStore(ctx.store.db).latestSnapshot(id!);
+const quarantine: Handler = async (ctx, who, _req, res, q) => {
+  requireAdmin(who);
+  const limit = Number(q.get('limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError(400, 'limit: must be an integer 1-10000');
+  const items = await ctx.store.quarantine.list({
+    edge: q.get('edge') || undefined,
+    device: q.get('device') || undefined,
+    reason: q.get('reason') || undefined,
+    from: q.get('from') ? parseTime(q.get('from'), 'from', 0) : undefined,
+    to: q.get('to') ? parseTime(q.get('to'), 'to', 0) : undefined,
+    limit,
+  });
+  sendJson(res, 200, { count: items.length, items, summary: await ctx.store.quarantine.summary() });
+};
+
+const cameraSnapshot: Handler = async (ctx, who, _req, res, _q, [id]) => {
+  await visibleDevice(ctx, who, id!);
+  const snap = await ctx.store.video.latestSnapshot(id!);
   if (!snap) throw notFound();
   res.writeHead(200, {
     'content-type': 'image/jpeg',
@@ -219,12 +251,12 @@ const cameraSnapshot: Handler = (ctx, who, _req, res, _q, [id]) => {
   res.end(snap.jpeg);
 };
 
-const cameraQuality: Handler = (ctx, who, _req, res, q, [id]) => {
-  visibleDevice(ctx, who, id!);
+const cameraQuality: Handler = async (ctx, who, _req, res, q, [id]) => {
+  await visibleDevice(ctx, who, id!);
   const to = parseTime(q.get('to'), 'to', Date.now());
   const from = parseTime(q.get('from'), 'from', 0);
   const limit = Math.min(1000, Math.max(1, Number(q.get('limit') ?? 20) || 20));
-  sendJson(res, 200, { device: id, results: new VideoStore(ctx.store.db).quality(id!, { from, to, limit }) });
+  sendJson(res, 200, { device: id, results: await ctx.store.video.quality(id!, { from, to, limit }) });
 };
 
 /** Who the token belongs to (the dashboard shows the bureau). */
@@ -246,11 +278,12 @@ export const ROUTES: Route[] = [
   { method: 'GET', pattern: new RegExp(`^/api/v1/cameras/${seg}/quality$`), handler: cameraQuality },
   { method: 'GET', pattern: /^\/api\/v1\/events$/, handler: events },
   { method: 'GET', pattern: /^\/api\/v1\/sites$/, handler: sites },
-  { method: 'GET', pattern: /^\/api\/v1\/feed$/, handler: (ctx, who, req, res, q) => serveFeed(ctx, who, req, res, q) },
+  { method: 'GET', pattern: /^\/api\/v1\/feed$/, handler: serveFeed },
   { method: 'GET', pattern: /^\/api\/v1\/records\/export$/, handler: exportRecords },
   { method: 'POST', pattern: /^\/api\/v1\/records\/import$/, handler: importRecords },
-  { method: 'GET', pattern: /^\/api\/v1\/edges$/, handler: listEdges },
-  { method: 'POST', pattern: /^\/api\/v1\/edges$/, handler: addEdge },
-  { method: 'DELETE', pattern: new RegExp(`^/api/v1/edges/${seg}$`), handler: deleteEdge },
+  { method: 'GET', pattern: /^\/api\/v1\/(?:admin\/)?edges$/, handler: listEdges },
+  { method: 'POST', pattern: /^\/api\/v1\/(?:admin\/)?edges$/, handler: addEdge },
+  { method: 'DELETE', pattern: new RegExp(`^/api/v1/(?:admin/)?edges/${seg}$`), handler: deleteEdge },
   { method: 'POST', pattern: /^\/api\/v1\/tokens$/, handler: addToken },
+  { method: 'GET', pattern: /^\/api\/v1\/admin\/quarantine$/, handler: quarantine },
 ];

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { resolveToken } from '../auth/tokens.js';
-import { bearerToken } from '../../core/http.js';
+import { bearerToken, hashToken } from '../../core/http.js';
 import { PROM_CONTENT_TYPE } from '../../core/prom.js';
 import type { ApiContext } from './context.js';
 import { HttpError, sendJson, sendText } from './http.js';
@@ -51,24 +50,27 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
   if (req.method === 'GET' && path === '/healthz') {
     let db = true;
     try {
-      ctx.store.db.prepare('SELECT 1').get();
+      await ctx.store.ping();
     } catch {
       db = false;
     }
-    return sendJson(res, db ? 200 : 503, { ok: db, db, ingestQueue: ctx.pipeline.depth });
+    const broker = ctx.brokerUp();
+    return sendJson(res, db && broker ? 200 : 503, { ok: db && broker, db, broker, store: ctx.store.kind, ingestQueue: ctx.pipeline.depth });
   }
   const isMetrics = req.method === 'GET' && path === '/metrics';
   if (!isMetrics && !path.startsWith('/api/v1/')) throw new HttpError(404, 'not found');
   const token = bearerToken(req);
-  const who = token ? resolveToken(ctx.store, token) : undefined;
-  if (!who) {
+  const tokenHash = token ? hashToken(token) : '';
+  const principal = token ? await ctx.store.tokens.resolve(tokenHash) : undefined;
+  if (!principal) {
     res.setHeader('www-authenticate', 'Bearer');
     throw new HttpError(401, token ? 'unknown token' : 'missing bearer token');
   }
   // Metrics name every edge and its lag: operators (admin tokens) only; Prometheus sends the token as bearer_token.
+  const who = { ...principal, tokenHash };
   if (isMetrics) {
     if (!who.admin) throw new HttpError(403, 'admin token required');
-    return sendText(res, 200, ctx.metrics.render(), PROM_CONTENT_TYPE);
+    return sendText(res, 200, await ctx.metrics.renderAsync(), PROM_CONTENT_TYPE);
   }
   let pathMatched = false;
   for (const r of ROUTES) {

@@ -1,60 +1,111 @@
 // GET /api/v1/feed: live readings and events as Server-Sent Events, filtered by the caller's bureau and by
-// device/metric/site, resumable with Last-Event-ID from the feed's bounded ring.
+// device/metric/site, resumable with Last-Event-ID. A feed is a long-lived response, so what was checked when it
+// opened is checked again while it runs: the token every few seconds (a revoked token, or one whose bureau
+// changed, ends the stream), and each device's visibility (a sharing-scope change applies to open feeds).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal } from '../auth/tokens.js';
-import type { FeedItem } from '../feed.js';
-import { visibleTo } from '../store/registry.js';
+import type { FeedItem } from '../store/index.js';
+import { visibleTo } from '../store/records.js';
 import type { ApiContext } from './context.js';
 import { HttpError } from './http.js';
+import type { Caller } from './routes.js';
 
 const MAX_BUFFERED = 4 * 1024 * 1024; // a client this far behind is dropped; it resumes with Last-Event-ID
-const VISIBILITY_TTL_MS = 2000;
+/** How often an open feed re-checks its token and the visibility of the devices it streams. */
+export const FEED_RECHECK_MS = 2000;
 
-export function serveFeed(ctx: ApiContext, who: Principal, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): void {
+export async function serveFeed(ctx: ApiContext, who: Caller, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
   const device = q.get('device') || undefined;
   const metric = q.get('metric') || undefined;
   const site = q.get('site') || undefined;
   const lastRaw = (req.headers['last-event-id'] as string | undefined) ?? q.get('lastEventId') ?? undefined;
-  if (lastRaw !== undefined && !/^\d+$/.test(lastRaw)) throw new HttpError(400, 'Last-Event-ID: must be a feed item id');
-  // Visibility is re-checked against the registry (cached briefly), so a scope change applies to live feeds too.
-  const seen = new Map<string, { ok: boolean; site: string | null; at: number }>();
-  const allowed = (it: FeedItem): boolean => {
+  if (lastRaw !== undefined && !/^\d{1,16}$/.test(lastRaw)) throw new HttpError(400, 'Last-Event-ID: must be a feed item id');
+  const visible = new Map<string, { ok: boolean; site: string | null }>();
+  let ended = false;
+
+  /** Looks up devices not seen yet (one query for all of them). */
+  const learn = async (items: FeedItem[]) => {
+    const unknown = [...new Set(items.map((i) => i.device).filter((d) => !visible.has(d)))];
+    if (!unknown.length) return;
+    const rows = new Map((await ctx.store.registry.rows(unknown)).map((r) => [r.id, r]));
+    for (const d of unknown) {
+      const row = rows.get(d);
+      visible.set(d, { ok: visibleTo(row, who.bureau), site: row?.site_id ?? null });
+    }
+  };
+  const allowed = (it: FeedItem) => {
     if (device && it.device !== device) return false;
     if (metric && it.metric !== metric) return false;
-    const now = Date.now();
-    let v = seen.get(it.device);
-    if (!v || now - v.at > VISIBILITY_TTL_MS) {
-      const row = ctx.store.registry.row(it.device);
-      v = { ok: visibleTo(row, who.bureau), site: row?.site_id ?? null, at: now };
-      seen.set(it.device, v);
-    }
-    if (!v.ok) return false;
-    return !site || v.site === site;
+    const v = visible.get(it.device);
+    return !!v?.ok && (!site || v.site === site);
   };
+
+  const end = (why: string) => {
+    if (ended) return;
+    ended = true;
+    ctx.log.info({ who: who.name, why }, 'feed closed');
+    res.end();
+  };
+
+  // Items are written in order: each batch waits for the previous one (and its lookups).
+  let chain: Promise<void> = Promise.resolve();
+  const send = (items: FeedItem[]) => {
+    chain = chain.then(async () => {
+      if (ended) return;
+      await learn(items);
+      let out = '';
+      for (const it of items) if (allowed(it)) out += `id: ${it.id}\nevent: ${it.type}\ndata: ${JSON.stringify(it.data)}\n\n`;
+      if (!out || ended) return;
+      res.write(out);
+      if (res.writableLength > MAX_BUFFERED) end('client too slow (it can resume with Last-Event-ID)');
+    }).catch((err: Error) => ctx.log.error({ err: err.message }, 'feed write failed'));
+  };
+
+  const recheck = async () => {
+    const now = await ctx.store.tokens.resolve(who.tokenHash);
+    if (!now || now.admin !== who.admin || now.bureau !== who.bureau) return end('token revoked or changed');
+    const known = [...visible.keys()];
+    const rows = new Map((await ctx.store.registry.rows(known)).map((r) => [r.id, r]));
+    for (const d of known) {
+      const row = rows.get(d);
+      visible.set(d, { ok: visibleTo(row, who.bureau), site: row?.site_id ?? null });
+    }
+  };
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking || ended) return;
+    checking = true;
+    recheck()
+      .catch((err: Error) => ctx.log.warn({ err: err.message }, 'feed re-check failed'))
+      .finally(() => (checking = false));
+  }, FEED_RECHECK_MS);
+
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  res.write(`retry: 2000\n: yiwang feed, last id ${ctx.feed.lastId}\n\n`);
-  const send = (items: FeedItem[]) => {
-    let out = '';
-    for (const it of items) if (allowed(it)) out += `id: ${it.id}\nevent: ${it.type}\ndata: ${JSON.stringify(it.data)}\n\n`;
-    if (!out) return;
-    res.write(out);
-    if (res.writableLength > MAX_BUFFERED) {
-      ctx.log.warn({ who: who.name }, 'feed client too slow; closing (it can resume with Last-Event-ID)');
-      res.end();
-    }
-  };
-  if (lastRaw !== undefined) send(ctx.feed.since(Number(lastRaw)));
-  const unsubscribe = ctx.feed.subscribe(send);
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  res.write(`retry: 2000\n: yiwang feed, last id ${ctx.store.feed.lastId}\n\n`);
+  let unsubscribe = () => {};
+  const keepAlive = setInterval(() => !ended && res.write(': keep-alive\n\n'), 15_000);
   const done = () => {
+    ended = true;
     clearInterval(keepAlive);
+    clearInterval(timer);
     unsubscribe();
   };
   req.on('close', done);
   res.on('close', done);
+  // While the backlog is read, live items wait (in order, bounded by the time of one query) so nothing is sent twice
+  // or out of order.
+  let waiting: FeedItem[] | undefined = lastRaw !== undefined ? [] : undefined;
+  unsubscribe = ctx.store.feed.subscribe((items) => (waiting ? waiting.push(...items) : send(items)));
+  if (ended) unsubscribe(); // the client left while we were setting up
+  if (lastRaw !== undefined) {
+    const backlog = await ctx.store.feed.since(Number(lastRaw));
+    const newest = backlog.length ? backlog[backlog.length - 1]!.id : Number(lastRaw);
+    send(backlog);
+    send(waiting!.filter((it) => it.id > newest));
+    waiting = undefined;
+  }
 }

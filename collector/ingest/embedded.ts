@@ -10,9 +10,10 @@ import { encodeAck } from '../../schema/codec.js';
 import { parseUplinkTopic, topics } from '../../schema/topics.js';
 import type { Ack } from '../../schema/types.js';
 import { SecretVerifier } from '../../core/secrets.js';
+import { ProblemLog } from '../../core/problem-log.js';
 import type { EmbeddedMqtt } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Store } from '../store/index.js';
+import type { CollectorStore } from '../store/index.js';
 import type { IngestPipeline } from './pipeline.js';
 
 export interface EmbeddedBroker {
@@ -26,7 +27,7 @@ const authError = (message: string, code: number): AuthenticateError => Object.a
 
 export async function startEmbeddedBroker(
   cfg: EmbeddedMqtt,
-  store: Store,
+  store: CollectorStore,
   pipeline: IngestPipeline,
   metrics: CollectorMetrics,
   log: Logger,
@@ -34,25 +35,24 @@ export async function startEmbeddedBroker(
   const edgeOf = new WeakMap<Client, string>();
   // Remembers successful logins, so reconnect storms do not cost a scrypt each; 4 checks at a time (libuv's pool).
   const verifier = new SecretVerifier({ concurrency: 4 });
+  const problems = new ProblemLog(log);
   const broker = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000 });
 
   broker.authenticate = (client, username, password, done) => {
     const edgeId = username ?? '';
-    const edge = edgeId ? store.edges.get(edgeId) : undefined;
-    if (!edge || !password) {
-      metrics.authFailures.inc({ reason: edge ? 'no_password' : 'unknown_edge' });
-      log.warn({ edgeId, clientId: client.id }, 'mqtt connect refused: unknown edge or no password');
-      return done(authError('bad username or password', 4), null);
-    }
-    verifier.verify(password.toString('utf8'), edge.password_hash).then((ok) => {
-      if (!ok) {
-        metrics.authFailures.inc({ reason: 'bad_password' });
-        log.warn({ edgeId, clientId: client.id }, 'mqtt connect refused: wrong password');
-        return done(authError('bad username or password', 4), null);
-      }
+    const peer = `${(client.conn as { remoteAddress?: string } | undefined)?.remoteAddress ?? '?'}`;
+    const refuse = (reason: string, msg: string) => {
+      metrics.authFailures.inc({ reason });
+      problems.report(peer, `auth_${reason}`, msg, { edgeId: edgeId.slice(0, 64), clientId: client.id.slice(0, 64) });
+      done(authError('bad username or password', 4), null);
+    };
+    (async () => {
+      const edge = edgeId ? await store.edges.get(edgeId) : undefined;
+      if (!edge || !password) return refuse(edge ? 'no_password' : 'unknown_edge', 'mqtt connect refused: unknown edge or no password');
+      if (!(await verifier.verify(password.toString('utf8'), edge.password_hash))) return refuse('bad_password', 'mqtt connect refused: wrong password');
       edgeOf.set(client, edgeId);
       done(null, true);
-    }, () => done(authError('server unavailable', 3), null));
+    })().catch(() => done(authError('server unavailable', 3), null));
   };
 
   broker.authorizePublish = (client, packet, done) => {
@@ -60,7 +60,7 @@ export async function startEmbeddedBroker(
     const t = parseUplinkTopic(packet.topic);
     if (edgeId && t && t.edgeId === edgeId && (t.kind === 'batch' || t.kind === 'status')) return done(null);
     metrics.authFailures.inc({ reason: 'publish_denied' });
-    log.warn({ edgeId, topic: packet.topic }, 'mqtt publish refused: not this edge\'s batch/status topic');
+    problems.report(edgeId ?? '?', 'publish_denied', 'mqtt publish refused: not this edge\'s batch/status topic', { topic: packet.topic.slice(0, 200) });
     done(new Error(`publish to ${packet.topic} not allowed`));
   };
 
@@ -68,7 +68,7 @@ export async function startEmbeddedBroker(
     const edgeId = edgeOf.get(client);
     if (edgeId && sub.topic === topics.ack(edgeId)) return done(null, sub);
     metrics.authFailures.inc({ reason: 'subscribe_denied' });
-    log.warn({ edgeId, topic: sub.topic }, 'mqtt subscribe refused: only the edge\'s own ack topic is allowed');
+    problems.report(edgeId ?? '?', 'subscribe_denied', 'mqtt subscribe refused: only the edge\'s own ack topic is allowed', { topic: sub.topic.slice(0, 200) });
     done(null, null); // negative SUBACK; the connection stays up
   };
 
@@ -86,14 +86,12 @@ export async function startEmbeddedBroker(
     done();
   };
 
-  broker.on('clientReady', (client) => {
+  const noteConnected = (client: Client, connected: boolean) => {
     const edgeId = edgeOf.get(client);
-    if (edgeId) store.edges.setConnected(edgeId, true, Date.now());
-  });
-  broker.on('clientDisconnect', (client) => {
-    const edgeId = edgeOf.get(client);
-    if (edgeId) store.edges.setConnected(edgeId, false, Date.now());
-  });
+    if (edgeId) store.edges.setConnected(edgeId, connected, Date.now()).catch((err: Error) => log.error({ edgeId, err: err.message }, 'cannot record edge connection'));
+  };
+  broker.on('clientReady', (client) => noteConnected(client, true));
+  broker.on('clientDisconnect', (client) => noteConnected(client, false));
 
   pipeline.publishAck = (edgeId: string, ack: Ack) => {
     broker.publish(

@@ -1,21 +1,25 @@
 // The ingest pipeline shared by the embedded broker and the external-broker consumer:
-// validate -> bounded queue -> group commit (one transaction) -> acks, feed and metrics.
+// validate -> bounded queue -> group commit (one store transaction) -> acks and metrics.
 // Admission control: offer() resolves only while the queue has room, so transports pause reading
 // from their sockets instead of buffering when storage falls behind.
 import type { Logger } from '../../core/log.js';
+import { ProblemLog } from '../../core/problem-log.js';
 import { decodeEdgeStatus } from '../../schema/codec.js';
 import type { Ack } from '../../schema/types.js';
 import type { CollectorConfig } from '../config.js';
-import type { Feed } from '../feed.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Store } from '../store/index.js';
-import { commitJobs, type IngestJob } from './commit.js';
+import type { CollectorStore, IngestJob } from '../store/index.js';
 import { BatchRejection, decodeAndValidate } from './validate.js';
 
 export type AckPublisher = (edgeId: string, ack: Ack) => void;
 
 const MAX_ITEMS_PER_COMMIT = 200_000;
 const MAX_COMMIT_ATTEMPTS = 3;
+
+const itemsOf = (j: IngestJob) => {
+  const b = j.batch;
+  return (b.readings?.length ?? 0) + (b.events?.length ?? 0) + (b.records?.length ?? 0) + (b.videoQuality?.length ?? 0) + (b.snapshots?.length ?? 0) + 1;
+};
 
 export class IngestPipeline {
   private queue: IngestJob[] = [];
@@ -25,40 +29,44 @@ export class IngestPipeline {
   private committing = false;
   private attempts = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly problems: ProblemLog;
   publishAck: AckPublisher = () => undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: CollectorStore,
     private readonly cfg: CollectorConfig['ingest'],
     private readonly metrics: CollectorMetrics,
-    private readonly feed: Feed,
     private readonly log: Logger,
     private readonly influx: boolean,
-  ) {}
+  ) {
+    this.problems = new ProblemLog(log);
+  }
 
   get depth(): number {
     return this.queue.length;
   }
 
   /**
-   * Takes one batch payload published on edge `edgeId`'s batch topic. Malformed batches are rejected at
-   * once (a rejected Ack); good ones are queued. Resolves when the transport may read the next message.
+   * Takes one batch payload published on edge `edgeId`'s batch topic. A batch that cannot be used at all is
+   * refused at once with an Ack carrying its own batch id (when it could be read) so the edge can set it aside;
+   * good ones are queued. Resolves when the transport may read the next message.
    */
   offer(edgeId: string, payload: Buffer, receivedAt = Date.now()): Promise<void> {
     let batch;
     try {
-      batch = decodeAndValidate(payload, edgeId, this.cfg, receivedAt);
+      batch = decodeAndValidate(payload, edgeId, this.cfg);
     } catch (err) {
       const reason = err instanceof BatchRejection ? err.reason : 'internal';
+      const batchId = err instanceof BatchRejection ? err.batchId : 0;
       this.metrics.rejected.inc({ reason });
       this.metrics.batchesIn.inc({ outcome: 'rejected' });
-      this.log.warn({ edgeId, reason, detail: (err as Error).message, bytes: payload.length }, 'batch rejected');
-      this.publishAck(edgeId, { edgeId, batchId: 0, rejected: true, error: `${reason}: ${(err as Error).message}` });
+      this.problems.report(edgeId, `batch_${reason}`, 'batch rejected', { edgeId, batchId, detail: (err as Error).message.slice(0, 300), bytes: payload.length });
+      this.publishAck(edgeId, { edgeId, batchId, rejected: true, error: `${reason}: ${(err as Error).message}` });
       return Promise.resolve();
     }
-    const items = (batch.readings?.length ?? 0) + (batch.events?.length ?? 0) + (batch.records?.length ?? 0) + 1;
-    this.queue.push({ edgeId, batch, receivedAt });
-    this.queuedItems += items;
+    const job = { edgeId, batch, receivedAt };
+    this.queue.push(job);
+    this.queuedItems += itemsOf(job);
     this.kick();
     if (this.queue.length < this.cfg.maxQueue) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -66,15 +74,17 @@ export class IngestPipeline {
 
   /** Edge status messages (retained; the offline one is the edge's last will). */
   status(edgeId: string, payload: Buffer): void {
+    let s;
     try {
-      const s = decodeEdgeStatus(payload);
+      s = decodeEdgeStatus(payload);
       if (s.edgeId && s.edgeId !== edgeId) throw new Error(`status edge_id "${s.edgeId}" does not match topic edge "${edgeId}"`);
-      // Ordered by arrival, not by the payload's ts: a last will carries the ts of the connect it was set at.
-      this.store.edges.setConnected(edgeId, s.online, Date.now(), s.version);
     } catch (err) {
       this.metrics.rejected.inc({ reason: 'bad_status' });
-      this.log.warn({ edgeId, detail: (err as Error).message }, 'status message rejected');
+      this.problems.report(edgeId, 'bad_status', 'status message rejected', { edgeId, detail: (err as Error).message.slice(0, 300) });
+      return;
     }
+    // Ordered by arrival, not by the payload's ts: a last will carries the ts of the connect it was set at.
+    this.store.edges.setConnected(edgeId, s.online, Date.now(), s.version).catch((err: Error) => this.log.error({ edgeId, err: err.message }, 'cannot record edge status'));
   }
 
   private kick(): void {
@@ -82,24 +92,20 @@ export class IngestPipeline {
     const soon = this.queuedItems >= MAX_ITEMS_PER_COMMIT / 4 ? 0 : this.cfg.commitIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.commitNow();
+      void this.commitNow();
     }, soon);
   }
 
-  private commitNow(): void {
+  private async commitNow(): Promise<void> {
     if (!this.queue.length) return this.notifyIdle();
     this.committing = true;
     let items = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || items < MAX_ITEMS_PER_COMMIT)) {
-      const b = this.queue[n]!.batch;
-      items += (b.readings?.length ?? 0) + (b.events?.length ?? 0) + (b.records?.length ?? 0) + 1;
-      n++;
-    }
+    while (n < this.queue.length && (n === 0 || items < MAX_ITEMS_PER_COMMIT)) items += itemsOf(this.queue[n++]!);
     const jobs = this.queue.slice(0, n);
     let result;
     try {
-      result = commitJobs(this.store, jobs, { unknownDevices: this.cfg.unknownDevices, influx: this.influx, feed: true });
+      result = await this.store.ingest(jobs, { unknownDevices: this.cfg.unknownDevices, influx: this.influx });
     } catch (err) {
       this.attempts++;
       this.log.error({ err: (err as Error).message, batches: jobs.length, attempt: this.attempts }, 'ingest commit failed');
@@ -114,8 +120,8 @@ export class IngestPipeline {
       this.committing = false;
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        this.commitNow();
-      }, 200);
+        void this.commitNow();
+      }, 200 * this.attempts + 200);
       return;
     }
     this.attempts = 0;
@@ -130,12 +136,14 @@ export class IngestPipeline {
       if (o.stored.readings) this.metrics.readingsIn.inc({}, o.stored.readings);
       if (o.stored.events) this.metrics.eventsIn.inc({}, o.stored.events);
       if (o.dedupItems) this.metrics.dedupHits.inc({}, o.dedupItems);
-      for (const [reason, count] of o.refused) this.metrics.refusedItems.inc({ reason }, count);
-      if (o.refused.size) this.log.warn({ edgeId: o.job.edgeId, batchId: o.job.batch.batchId, refused: Object.fromEntries(o.refused), detail: o.refusedDetail }, 'items refused');
+      for (const [reason, count] of o.quarantined) {
+        this.metrics.quarantined.inc({ reason }, count);
+        this.problems.report(o.job.edgeId, `quarantine_${reason}`, 'items quarantined', {
+          edgeId: o.job.edgeId, batchId: o.job.batch.batchId, items: count, detail: o.quarantineDetail,
+        });
+      }
     }
-    this.metrics.pointsWritten.inc({}, this.store.writer.written);
-    this.store.writer.written = 0;
-    this.feed.push(result.feed);
+    this.metrics.pointsWritten.inc({}, result.pointsWritten);
     this.committing = false;
     this.releaseWaiters();
     if (this.queue.length) this.kick();

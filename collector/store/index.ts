@@ -1,47 +1,27 @@
-// The collector's embedded store: one SQLite database (WAL) holding registry, events, series and edge state.
-import type { Db } from './db.js';
-import { openDb } from './db.js';
-import { Edges } from './edges.js';
-import { Events } from './events.js';
-import { Registry } from './registry.js';
-import { HOUR, MINUTE, SeriesReader, SeriesWriter } from './series.js';
+// Opens the collector's store: the embedded SQLite database in the data directory (default), or PostgreSQL
+// (cluster mode: `store: postgres://…` in collector.yaml or `--store`). Everything else talks to the
+// CollectorStore interface (types.ts).
+import { PgStore } from './postgres/store.js';
+import { SqliteStore } from './sqlite/store.js';
+import type { CollectorStore } from './types.js';
 
-export interface RetentionDays {
-  rawDays: number;
-  minuteDays: number;
-  hourDays: number;
+export type * from './types.js';
+export { AGGS, AGGREGATE_NAMES, VERDICT_NAMES } from './types.js';
+export type { FeedBus, FeedItem } from './feed.js';
+
+export interface OpenStoreOptions {
+  /** postgres://… selects PostgreSQL; undefined or "sqlite" the embedded database in dataDir. */
+  url?: string;
+  dataDir: string;
+  feedRingSize?: number;
+  feedKeepMinutes?: number;
+  onProblem?: (msg: string, detail: Record<string, unknown>) => void;
 }
 
-export class Store {
-  readonly registry: Registry;
-  readonly edges: Edges;
-  readonly events: Events;
-  readonly writer: SeriesWriter;
-  readonly series: SeriesReader;
+export const isPostgresUrl = (url: string | undefined): url is string => !!url && /^postgres(ql)?:\/\//.test(url);
 
-  constructor(readonly db: Db) {
-    this.registry = new Registry(db);
-    this.edges = new Edges(db);
-    this.events = new Events(db);
-    this.writer = new SeriesWriter(db);
-    this.series = new SeriesReader(db);
-  }
-
-  static open(dataDir: string): Store {
-    return new Store(openDb(dataDir));
-  }
-
-  /** Deletes data older than each resolution's retention; returns rows removed per table. */
-  applyRetention(r: RetentionDays, now = Date.now()): { raw: number; minute: number; hour: number } {
-    const day = 86_400_000;
-    return {
-      raw: this.db.prepare('DELETE FROM points WHERE ts < ?').run(now - r.rawDays * day).changes,
-      minute: this.db.prepare('DELETE FROM rollup_1m WHERE bucket < ?').run(now - r.minuteDays * day - MINUTE).changes,
-      hour: this.db.prepare('DELETE FROM rollup_1h WHERE bucket < ?').run(now - r.hourDays * day - HOUR).changes,
-    };
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+export async function openStore(o: OpenStoreOptions): Promise<CollectorStore> {
+  if (isPostgresUrl(o.url)) return PgStore.open(o.url, { feedRingSize: o.feedRingSize, feedKeepMinutes: o.feedKeepMinutes, onProblem: o.onProblem });
+  if (o.url && o.url !== 'sqlite') throw new Error(`store: "${o.url}" is neither "sqlite" nor a postgres:// URL`);
+  return SqliteStore.open(o.dataDir, { feedRingSize: o.feedRingSize });
 }

@@ -1,11 +1,11 @@
-// InfluxDB scale path: readings become line protocol in a durable outbox (same transaction as the ingest),
-// and an exporter flushes the outbox through @influxdata/influxdb-client's v2 write API, deleting rows only
-// after flush() resolved. A database outage therefore delays, never loses, data.
+// InfluxDB scale path: stored readings become line protocol in a durable outbox (written in the ingest
+// transaction, see influx-line.ts for the line format), and this exporter sends the outbox through
+// @influxdata/influxdb-client's v2 write API, deleting rows only after flush() resolved. A database outage
+// delays, never loses, data. Every collector node runs an exporter; in a cluster they share the outbox.
 import { InfluxDB, setLogger } from '@influxdata/influxdb-client';
-import type { Reading } from '../../schema/types.js';
 import type { Logger } from '../../core/log.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Store } from './index.js';
+import type { CollectorStore } from './types.js';
 
 export interface InfluxSettings {
   url: string;
@@ -16,27 +16,6 @@ export interface InfluxSettings {
   batchLines: number;
 }
 
-const escMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`);
-const escTag = (s: string) => s.replace(/[,= \\]/g, (c) => `\\${c}`);
-const escString = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
-
-/**
- * One measurement per metric; tags device_id, edge_id, site (if known), unit (if any); fields `value`
- * (float, boolean or string as the reading carries it) and `quality` (integer 0 good, 1 uncertain, 2 bad);
- * timestamp in ms. In VictoriaMetrics this shows up as `<metric>_value{device_id=...}` and `<metric>_quality`.
- */
-export function lineFor(r: Reading, ctx: { edgeId: string; site?: string }): string {
-  let tags = `,device_id=${escTag(r.deviceId)},edge_id=${escTag(ctx.edgeId)}`;
-  if (ctx.site) tags += `,site=${escTag(ctx.site)}`;
-  if (r.unit) tags += `,unit=${escTag(r.unit)}`;
-  let value: string | undefined;
-  if (r.number != null) value = String(r.number);
-  else if (r.boolean != null) value = r.boolean ? 'true' : 'false';
-  else if (r.text != null) value = escString(r.text);
-  const fields = `${value !== undefined ? `value=${value},` : ''}quality=${r.quality ?? 0}i`;
-  return `${escMeasurement(r.metric)}${tags} ${fields} ${r.ts}`;
-}
-
 export class InfluxExporter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -45,7 +24,7 @@ export class InfluxExporter {
   private readonly client: InfluxDB;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: CollectorStore,
     private readonly cfg: InfluxSettings,
     private readonly metrics: CollectorMetrics,
     private readonly log: Logger,
@@ -63,9 +42,8 @@ export class InfluxExporter {
     this.schedule(this.cfg.flushIntervalMs);
   }
 
-  pending(): { rows: number; lines: number } {
-    const r = this.store.db.prepare<[], { rows: number; lines: number | null }>('SELECT count(*) AS rows, sum(n) AS lines FROM influx_outbox').get()!;
-    return { rows: r.rows, lines: r.lines ?? 0 };
+  pending(): Promise<{ rows: number; lines: number }> {
+    return this.store.outbox.pending();
   }
 
   private schedule(ms: number): void {
@@ -82,40 +60,31 @@ export class InfluxExporter {
 
   /** Sends the oldest outbox rows (up to batchLines lines). Resolves true when more rows are waiting. */
   async flushOnce(): Promise<boolean> {
-    const rows = this.store.db
-      .prepare<[], { id: number; lines: string; n: number }>('SELECT id, lines, n FROM influx_outbox ORDER BY id LIMIT 1000')
-      .all();
-    const chosen: typeof rows = [];
-    let n = 0;
-    for (const r of rows) {
-      if (chosen.length && n + r.n > this.cfg.batchLines) break;
-      chosen.push(r);
-      n += r.n;
-    }
-    if (!chosen.length) return false;
-    const api = this.client.getWriteApi(this.cfg.org, this.cfg.bucket, 'ms', {
-      batchSize: n + 1,
-      maxBufferLines: n + 1,
-      flushInterval: 0,
-      maxRetries: 0, // our outbox is the retry mechanism
-      writeFailed: () => undefined, // failures surface through flush()'s rejection below
+    const out = await this.store.outbox.process(this.cfg.batchLines, async (lines) => {
+      const api = this.client.getWriteApi(this.cfg.org, this.cfg.bucket, 'ns', {
+        batchSize: lines.length + 1,
+        maxBufferLines: lines.length + 1,
+        flushInterval: 0,
+        maxRetries: 0, // our outbox is the retry mechanism
+        writeFailed: () => undefined, // failures surface through flush()'s rejection below
+      });
+      try {
+        api.writeRecords(lines);
+        await api.flush();
+      } catch (err) {
+        this.failures++;
+        this.metrics.influxFailures.inc();
+        this.log.warn({ err: (err as Error).message, pendingLines: lines.length, attempt: this.failures }, 'influx flush failed; will retry');
+        api.dispose();
+        throw err;
+      }
+      await api.close().catch(() => undefined);
     });
-    try {
-      api.writeRecords(chosen.flatMap((r) => r.lines.split('\n')));
-      await api.flush();
-    } catch (err) {
-      this.failures++;
-      this.metrics.influxFailures.inc();
-      this.log.warn({ err: (err as Error).message, pendingLines: n, attempt: this.failures }, 'influx flush failed; will retry');
-      api.dispose();
-      throw err;
+    if (out.lines) {
+      this.failures = 0;
+      this.metrics.influxWritten.inc({}, out.lines);
     }
-    await api.close().catch(() => undefined);
-    const del = this.store.db.prepare('DELETE FROM influx_outbox WHERE id = ?');
-    this.store.db.transaction(() => chosen.forEach((r) => del.run(r.id)))();
-    this.failures = 0;
-    this.metrics.influxWritten.inc({}, n);
-    return rows.length > chosen.length;
+    return out.more;
   }
 
   async stop(): Promise<void> {

@@ -55,3 +55,41 @@ export function runsOf(seqs: Iterable<number>): SeqRange[] {
   }
   return out;
 }
+
+/** A set of sequence numbers held as sorted, disjoint ranges: membership by binary search. */
+export class SeqSet {
+  private ranges: SeqRange[];
+  constructor(ranges: SeqRange[]) {
+    this.ranges = normalize(ranges);
+  }
+
+  has(seq: number): boolean {
+    let lo = 0;
+    let hi = this.ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.ranges[mid]!;
+      if (seq < r.first) hi = mid - 1;
+      else if (seq > r.last) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
+  add(r: SeqRange): void {
+    this.ranges = normalize([...this.ranges, r]);
+  }
+}
+
+/**
+ * Merges `added` runs into the stored ranges `existing` (which must include every stored range overlapping or
+ * adjacent to them): which stored ranges to delete and which merged ones to insert.
+ */
+export function mergeRanges(existing: SeqRange[], added: SeqRange[]): { remove: SeqRange[]; insert: SeqRange[] } {
+  if (!added.length) return { remove: [], insert: [] };
+  const merged = normalize([...existing, ...added]);
+  const key = (r: SeqRange) => `${r.first}:${r.last}`;
+  const before = new Set(existing.map(key));
+  const after = new Set(merged.map(key));
+  return { remove: existing.filter((r) => !after.has(key(r))), insert: merged.filter((r) => !before.has(key(r))) };
+}

@@ -12,6 +12,28 @@ import { topics } from '../../schema/topics.js';
 import type { Ack, Batch, Reading } from '../../schema/types.js';
 import { defaultConfig, type CollectorConfig } from '../../collector/config.js';
 import { startCollector, type Collector } from '../../collector/index.js';
+import type { CollectorStore } from '../../collector/store/index.js';
+import type { SqlDb } from '../../collector/store/sql/driver.js';
+import { freshDatabase } from '../helpers/postgres.js';
+
+/** Every collector test that touches the store runs against both engines (one suite, two stores). */
+export const STORES = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORES)[number];
+
+/** A store for one test file: the embedded default, or a fresh PostgreSQL database on the test cluster. */
+export async function testStore(kind: StoreKind): Promise<{ url: string; cleanup: () => Promise<void> }> {
+  if (kind === 'sqlite') return { url: 'sqlite', cleanup: async () => undefined };
+  const db = await freshDatabase();
+  return { url: db.url, cleanup: db.drop };
+}
+
+/** The store's SQL connection, for assertions on stored rows. */
+export const sqlOf = (store: CollectorStore): SqlDb => (store as unknown as { db: SqlDb }).db;
+
+export async function countRows(store: CollectorStore, table: string, where = ''): Promise<number> {
+  const r = await sqlOf(store).get<{ n: number }>(`SELECT count(*) AS n FROM ${table} ${where ? `WHERE ${where}` : ''}`);
+  return Number(r?.n ?? 0);
+}
 
 export function tempDir(prefix = 'yiwang-collector-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -27,8 +49,14 @@ export function testConfig(dataDir: string, patch: (c: CollectorConfig) => void 
   return c;
 }
 
-export async function startTestCollector(dataDir: string, patch?: (c: CollectorConfig) => void): Promise<Collector> {
-  return startCollector({ config: testConfig(dataDir, patch), log: silentLogger });
+export async function startTestCollector(dataDir: string, patch?: (c: CollectorConfig) => void, store = 'sqlite'): Promise<Collector> {
+  return startCollector({
+    config: testConfig(dataDir, (c) => {
+      c.store = store;
+      patch?.(c);
+    }),
+    log: silentLogger,
+  });
 }
 
 /** A bare edge uplink: connects with credentials, subscribes to its ack topic, publishes batches. */

@@ -1,0 +1,75 @@
+// Versioned schema of the PostgreSQL store (cluster mode). Same tables and columns as the embedded store's
+// current version, with PostgreSQL types; raw points are partitioned by day and minute rollups by month so that
+// retention drops whole partitions (see partitions.ts). Each partitioned table has a DEFAULT partition as a
+// safety net for rows outside every created range.
+import type { Migration } from '../sql/migrate.js';
+
+const V1 = `
+CREATE TABLE devices (
+  id TEXT PRIMARY KEY, edge_id TEXT, registered SMALLINT NOT NULL DEFAULT 0, scope_source TEXT NOT NULL DEFAULT 'edge',
+  edge_scope_claim TEXT, record TEXT NOT NULL, name TEXT, kind TEXT, site_id TEXT, site_type TEXT,
+  lon DOUBLE PRECISION, lat DOUBLE PRECISION, scope TEXT NOT NULL DEFAULT ',', runtime_status TEXT NOT NULL DEFAULT 'unknown',
+  status_ts BIGINT, status_reason TEXT, last_seen BIGINT, updated_at BIGINT NOT NULL
+);
+CREATE INDEX devices_site ON devices(site_id);
+CREATE INDEX devices_edge ON devices(edge_id);
+CREATE TABLE record_history (
+  id BIGSERIAL PRIMARY KEY, device_id TEXT NOT NULL, ts BIGINT NOT NULL, actor TEXT NOT NULL, changes TEXT NOT NULL
+);
+CREATE INDEX record_history_device ON record_history(device_id, ts);
+
+CREATE TABLE series (
+  sid BIGSERIAL PRIMARY KEY, device_id TEXT NOT NULL, metric TEXT NOT NULL, aggregate SMALLINT NOT NULL DEFAULT 0,
+  period_s INTEGER NOT NULL DEFAULT 0, unit TEXT NOT NULL DEFAULT '', last_ts BIGINT, last_seq BIGINT,
+  last_value DOUBLE PRECISION, last_text TEXT, last_quality SMALLINT, UNIQUE (device_id, metric, aggregate, period_s)
+);
+CREATE TABLE points (
+  sid BIGINT NOT NULL, ts BIGINT NOT NULL, src INTEGER NOT NULL, seq BIGINT NOT NULL, value DOUBLE PRECISION, text TEXT,
+  quality SMALLINT NOT NULL, PRIMARY KEY (sid, ts, src, seq)
+) PARTITION BY RANGE (ts);
+CREATE TABLE points_default PARTITION OF points DEFAULT;
+CREATE TABLE rollup_1m (
+  sid BIGINT NOT NULL, bucket BIGINT NOT NULL, min DOUBLE PRECISION, max DOUBLE PRECISION, sum DOUBLE PRECISION,
+  count BIGINT, last DOUBLE PRECISION, last_ts BIGINT, worst SMALLINT, PRIMARY KEY (sid, bucket)
+) PARTITION BY RANGE (bucket);
+CREATE TABLE rollup_1m_default PARTITION OF rollup_1m DEFAULT;
+CREATE TABLE rollup_1h (
+  sid BIGINT NOT NULL, bucket BIGINT NOT NULL, min DOUBLE PRECISION, max DOUBLE PRECISION, sum DOUBLE PRECISION,
+  count BIGINT, last DOUBLE PRECISION, last_ts BIGINT, worst SMALLINT, PRIMARY KEY (sid, bucket)
+);
+
+CREATE TABLE events (
+  id BIGSERIAL PRIMARY KEY, device_id TEXT NOT NULL, edge_id TEXT, seq BIGINT, ts BIGINT NOT NULL, kind SMALLINT NOT NULL,
+  severity SMALLINT NOT NULL, message TEXT, code TEXT, metric TEXT, value DOUBLE PRECISION, threshold DOUBLE PRECISION
+);
+CREATE INDEX events_ts ON events(ts);
+CREATE INDEX events_device ON events(device_id, ts);
+CREATE TABLE video_quality (
+  id BIGSERIAL PRIMARY KEY, device_id TEXT NOT NULL, ts BIGINT NOT NULL, verdict SMALLINT NOT NULL, checks TEXT NOT NULL
+);
+CREATE INDEX video_quality_device ON video_quality(device_id, ts);
+CREATE TABLE snapshots (device_id TEXT PRIMARY KEY, ts BIGINT NOT NULL, jpeg BYTEA NOT NULL, width INTEGER, height INTEGER);
+
+CREATE TABLE edges (id TEXT PRIMARY KEY, password_hash TEXT NOT NULL, source TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE edge_state (
+  no SERIAL PRIMARY KEY, edge_id TEXT NOT NULL UNIQUE, connected SMALLINT NOT NULL DEFAULT 0, status_ts BIGINT, version TEXT,
+  last_batch_at BIGINT, transport_lag_ms BIGINT, buffer_rows BIGINT, buffer_bytes BIGINT, oldest_buffered_ts BIGINT,
+  dropped_readings BIGINT, backlog_items BIGINT
+);
+CREATE TABLE edge_ranges (edge_id TEXT NOT NULL, first BIGINT NOT NULL, last BIGINT NOT NULL, PRIMARY KEY (edge_id, first));
+CREATE TABLE tokens (
+  hash TEXT PRIMARY KEY, name TEXT NOT NULL, bureau TEXT, admin SMALLINT NOT NULL DEFAULT 0, role TEXT NOT NULL DEFAULT 'viewer',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE influx_outbox (id BIGSERIAL PRIMARY KEY, lines TEXT NOT NULL, n INTEGER NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE quarantine (
+  id BIGSERIAL PRIMARY KEY, edge_id TEXT NOT NULL, batch_id BIGINT NOT NULL, seq BIGINT NOT NULL, received_at BIGINT NOT NULL,
+  item_kind TEXT NOT NULL, device_id TEXT, reason TEXT NOT NULL, detail TEXT NOT NULL, item TEXT NOT NULL
+);
+CREATE INDEX quarantine_received ON quarantine(received_at);
+CREATE INDEX quarantine_device ON quarantine(device_id, reason, received_at);
+-- The live feed shared by every node: one row per ingest commit, written in commit order (see feed.ts).
+CREATE TABLE feed (fid BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL, items TEXT NOT NULL);
+`;
+
+export const POSTGRES_MIGRATIONS: Migration[] = [{ version: 1, description: 'cluster schema', sql: V1 }];

@@ -1,0 +1,29 @@
+// API tokens on SQL: only a SHA-256 of each (high-entropy) token is stored.
+import type { Principal, TokenInfo, TokenStore } from '../types.js';
+import type { SqlDb } from './driver.js';
+
+export class SqlTokens implements TokenStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async add(hash: string, info: { name: string; bureau?: string; admin?: boolean }): Promise<void> {
+    await this.db.run('INSERT INTO tokens (hash, name, bureau, admin, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      hash, info.name, info.bureau ?? null, info.admin ? 1 : 0, Date.now(),
+    ]);
+  }
+
+  async resolve(hash: string): Promise<Principal | undefined> {
+    const row = await this.db.get<{ name: string; bureau: string | null; admin: number }>('SELECT name, bureau, admin FROM tokens WHERE hash = $1', [hash]);
+    if (!row) return undefined;
+    // A bureau token without a bureau can match no device ("\0none" is never in a scope).
+    return row.admin ? { name: row.name, admin: true } : { name: row.name, admin: false, bureau: row.bureau ?? '\u0000none' };
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    const rows = await this.db.all<{ name: string; bureau: string | null; admin: number; created_at: number }>('SELECT name, bureau, admin, created_at FROM tokens ORDER BY created_at');
+    return rows.map((t) => ({ name: t.name, bureau: t.bureau, admin: t.admin === 1, createdAt: t.created_at }));
+  }
+
+  async revoke(name: string): Promise<number> {
+    return (await this.db.run('DELETE FROM tokens WHERE name = $1', [name])).changes;
+  }
+}
