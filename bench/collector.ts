@@ -14,7 +14,7 @@ import { topics } from '../schema/topics.js';
 import type { Reading } from '../schema/types.js';
 import { defaultConfig } from '../collector/config.js';
 import { createEdge, startCollector } from '../collector/index.js';
-import { Store } from '../collector/store/index.js';
+import { openStore } from '../collector/store/index.js';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 500); // readings per batch
 // Unacked batches per edge. Ack latency is (readings in flight) / throughput, so with many edges each keeps
@@ -32,7 +32,7 @@ async function serve(dataDir: string): Promise<void> {
   cfg.mqtt = { embedded: { host: '127.0.0.1', port: 0 } };
   cfg.retention = { rawDays: 60, minuteDays: 365, hourDays: 3650 };
   const c = await startCollector({ config: cfg, log: createLogger('bench-collector', 'warn') });
-  const token = c.createToken({ name: 'bench', admin: true });
+  const token = await c.createToken({ name: 'bench', admin: true });
   process.stdout.write(JSON.stringify({ httpPort: c.httpPort, mqttPort: c.mqttPort, token }) + '\n');
   process.on('SIGTERM', () => void c.stop().then(() => process.exit(0)));
 }
@@ -149,10 +149,10 @@ async function timeQuery(httpPort: number, token: string, path: string, runs = 1
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'yiwang-bench-collector-'));
   const password = 'bench-password';
-  const store = Store.open(dir);
+  const store = await openStore({ dataDir: dir });
   const allIds = [...EDGE_COUNTS.flatMap((n) => Array.from({ length: n }, (_, i) => `e${n}-${i}`)), 'bench-q'];
   await Promise.all(allIds.map((id) => createEdge(store, id, password)));
-  store.close();
+  await store.close();
 
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [...process.execArgv, self, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -86,7 +86,7 @@ async function collectorRole(a: { dataDir: string; edgeId: string; livePrefix: s
   let backlogDoneAt = 0;
   const lat: number[] = []; // live-reading latency (ms) while the backlog is draining
   const latAfter: number[] = [];
-  c.feed.subscribe((items) => {
+  c.store.feed.subscribe((items) => {
     const now = Date.now();
     if (!firstAt && items.length) firstAt = now;
     for (const it of items) {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../core/csv.js';
 import { EventKind, Severity, type DeviceRecord } from '../../schema/types.js';
 import type { Collector } from '../../collector/index.js';
-import { api, apiJson, readingsBatch, sleep, startTestCollector, tempDir, TestEdge } from './helpers.js';
+import { api, apiJson, readingsBatch, sleep, sqlOf, startTestCollector, STORES, tempDir, testStore, TestEdge } from './helpers.js';
 
 const HOUR = 3_600_000;
 const t0 = Math.floor((Date.now() - 5 * HOUR) / HOUR) * HOUR; // an hour boundary 4-5 h ago
@@ -27,6 +27,8 @@ interface SseEvent {
 function openFeed(port: number, token: string, query = '', lastEventId?: string) {
   const ctrl = new AbortController();
   const events: SseEvent[] = [];
+  let markEnded!: () => void;
+  const ended = new Promise<void>((r) => (markEnded = r));
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (lastEventId) headers['last-event-id'] = lastEventId;
   const ready = fetch(`http://127.0.0.1:${port}/api/v1/feed${query}`, { headers, signal: ctrl.signal }).then(async (res) => {
@@ -39,7 +41,7 @@ function openFeed(port: number, token: string, query = '', lastEventId?: string)
       try {
         for (;;) {
           const { value: chunk, done } = await reader.read();
-          if (done) return;
+          if (done) return markEnded();
           buf += dec.decode(chunk, { stream: true });
           let idx;
           while ((idx = buf.indexOf('\n\n')) >= 0) {
@@ -56,24 +58,28 @@ function openFeed(port: number, token: string, query = '', lastEventId?: string)
       } catch {
         /* aborted */
       }
+      markEnded();
     })();
     return status;
   });
-  return { ready, events, close: () => ctrl.abort() };
+  return { ready, events, ended, close: () => ctrl.abort() };
 }
 
-describe('collector HTTP API', () => {
+describe.each(STORES)('collector HTTP API (%s store)', (kind) => {
   const tmp = tempDir();
   let c: Collector;
+  let cleanup: () => Promise<void>;
   let edge: TestEdge;
   const tok: Record<string, string> = {};
   let seq = 10;
 
   beforeAll(async () => {
-    c = await startTestCollector(tmp.dir);
+    const s = await testStore(kind);
+    cleanup = s.cleanup;
+    c = await startTestCollector(tmp.dir, undefined, s.url);
     const pw = await c.addEdge('edge-api');
-    for (const b of ['water', 'fire', 'environment']) tok[b] = c.createToken({ name: `${b}-bureau`, bureau: b });
-    tok.admin = c.createToken({ name: 'ops', admin: true });
+    for (const b of ['water', 'fire', 'environment']) tok[b] = await c.createToken({ name: `${b}-bureau`, bureau: b });
+    tok.admin = await c.createToken({ name: 'ops', admin: true });
     edge = await TestEdge.connect(c.mqttPort!, 'edge-api', pw);
     await edge.send({ edgeId: 'edge-api', batchId: 1, firstSeq: 1, lastSeq: 4, records });
     // 10-second water levels for w1 over 3 hours, and one reading + one event for every device.
@@ -92,6 +98,7 @@ describe('collector HTTP API', () => {
   afterAll(async () => {
     await edge?.close();
     await c.stop();
+    await cleanup();
     tmp.remove();
   });
 
@@ -135,7 +142,7 @@ describe('collector HTTP API', () => {
     expect(exp.map((r) => r.id)).toEqual(['f1', 'wf']);
     const latestCsv = await (await api(c.httpPort, tok.fire, '/api/v1/latest', { headers: { accept: 'text/csv' } })).text();
     const rows = parseCsv(latestCsv);
-    expect(rows[0]).toEqual(['device', 'metric', 'ts', 'time', 'value', 'unit', 'quality']);
+    expect(rows[0]).toEqual(['device', 'metric', 'aggregate', 'period_s', 'ts', 'time', 'value', 'unit', 'quality']);
     expect(rows.slice(1).map((r) => r[0])).toEqual(['f1', 'wf']);
   });
 
@@ -242,6 +249,39 @@ describe('collector HTTP API', () => {
     expect(env.events).toEqual([]); // the whole ring replayed, nothing visible to environment
   });
 
+  it('ends an open feed within seconds of its token being revoked, and hides a device whose scope no longer includes the bureau', async () => {
+    const t = await c.createToken({ name: 'soon-revoked', bureau: 'water' });
+    const feed = openFeed(c.httpPort, t);
+    const other = openFeed(c.httpPort, tok.water!);
+    expect(await feed.ready).toBe(200);
+    expect(await other.ready).toBe(200);
+    let ended = false;
+    const endedAt = feed.ended.then(() => (ended = true));
+    expect(await c.store.tokens.revoke('soon-revoked')).toBe(1);
+    const deadline = Date.now() + 10_000;
+    while (!ended && Date.now() < deadline) await sleep(50);
+    await endedAt.catch(() => undefined);
+    expect(ended).toBe(true);
+    // The same request with the revoked token is refused outright.
+    expect((await api(c.httpPort, t, '/api/v1/feed')).status).toBe(401);
+    // A scope change applies to feeds already open: wf stops reaching water's feed once it is no longer shared.
+    await apiJson(c.httpPort, tok.admin, '/api/v1/devices/wf', { method: 'POST', body: JSON.stringify({ sharingScope: ['fire'] }) });
+    await sleep(2500); // past one re-check interval of the open feed (FEED_RECHECK_MS)
+    const before = other.events.length;
+    const now = Date.now();
+    await edge.send({ edgeId: 'edge-api', batchId: 40, firstSeq: seq, lastSeq: seq + 1, readings: [
+      { deviceId: 'wf', metric: 'battery', number: 9, unit: '%', ts: now, seq },
+      { deviceId: 'w1', metric: 'battery', number: 8, unit: '%', ts: now, seq: seq + 1 },
+    ] });
+    seq += 2;
+    const until = Date.now() + 5000;
+    while (other.events.length === before && Date.now() < until) await sleep(20);
+    await sleep(200);
+    other.close();
+    expect(other.events.slice(before).map((e) => e.data.device)).toEqual(['w1']);
+    await apiJson(c.httpPort, tok.admin, '/api/v1/devices/wf', { method: 'POST', body: JSON.stringify({ sharingScope: ['water', 'fire'] }) });
+  });
+
   it('exports CSV with Chinese headers and imports CSV with row-level errors (admin only)', async () => {
     const csv = await (await api(c.httpPort, tok.admin, '/api/v1/records/export?format=csv')).text();
     const rows = parseCsv(csv);
@@ -278,7 +318,7 @@ describe('collector HTTP API', () => {
     const ack = await edge.send({ edgeId: 'edge-api', batchId: 5, firstSeq: seq, lastSeq: seq, readings: [{ deviceId: 'pinned-1', metric: 'battery', number: 1, unit: '%', ts: Date.now(), seq }] });
     seq++;
     expect(ack.committed).toEqual([{ first: seq - 1, last: seq - 1 }]);
-    expect(c.store.series.seriesOf('pinned-1', 'battery')).toBeUndefined();
+    expect(await c.store.series.variants('pinned-1')).toEqual([]);
     const created = await apiJson<{ id: string; password: string }>(c.httpPort, tok.admin, '/api/v1/edges', { method: 'POST', body: JSON.stringify({ id: 'edge-new' }) });
     expect(created.status).toBe(201);
     const e2 = await TestEdge.connect(c.mqttPort!, 'edge-new', created.body.password);
@@ -290,7 +330,7 @@ describe('collector HTTP API', () => {
     const t = await apiJson<{ token: string }>(c.httpPort, tok.admin, '/api/v1/tokens', { method: 'POST', body: JSON.stringify({ name: 'env2', bureau: 'environment' }) });
     expect((await apiJson(c.httpPort, t.body.token, '/api/v1/devices/imp-1')).status).toBe(200);
     // Tokens are stored hashed: the plaintext is nowhere in the database.
-    const stored = c.store.db.prepare<[], { hash: string }>('SELECT hash FROM tokens').all();
+    const stored = await sqlOf(c.store).all<{ hash: string }>('SELECT hash FROM tokens');
     expect(stored.some((s) => s.hash.includes(t.body.token))).toBe(false);
     expect(stored.every((s) => /^[0-9a-f]{64}$/.test(s.hash))).toBe(true);
   });

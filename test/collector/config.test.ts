@@ -8,12 +8,11 @@ import { hashSecret, verifySecret } from '../../core/secrets.js';
 import { resolveToken } from '../../collector/auth/tokens.js';
 import { collectorCli } from '../../collector/cli.js';
 import { ConfigError, loadConfig, parseConfig } from '../../collector/config.js';
-import { Feed } from '../../collector/feed.js';
 import { IngestPipeline } from '../../collector/ingest/pipeline.js';
 import { CollectorMetrics } from '../../collector/metrics.js';
-import { Store } from '../../collector/store/index.js';
+import { openStore } from '../../collector/store/index.js';
 import { gapsOf, normalize, subtract } from '../../collector/store/ranges.js';
-import { chooseResolution } from '../../collector/store/series.js';
+import { chooseResolution } from '../../collector/store/sql/series.js';
 import { readingsBatch, sleep, tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -103,12 +102,12 @@ describe('collector CLI', () => {
     out = '';
     expect(await collectorCli(['edge', 'add', '--id', 'edge-cli', '--data-dir', dir], write)).toBe(0);
     const password = out.trim();
-    const store = Store.open(dir);
+    const store = await openStore({ dataDir: dir });
     try {
-      expect(resolveToken(store, token)).toEqual({ name: 'water-bureau', admin: false, bureau: 'water' });
-      expect(await verifySecret(password, store.edges.get('edge-cli')!.password_hash)).toBe(true);
+      expect(await resolveToken(store, token)).toEqual({ name: 'water-bureau', admin: false, bureau: 'water' });
+      expect(await verifySecret(password, (await store.edges.get('edge-cli'))!.password_hash)).toBe(true);
     } finally {
-      store.close();
+      await store.close();
     }
     out = '';
     expect(await collectorCli(['--help'], write)).toBe(0);
@@ -119,9 +118,9 @@ describe('collector CLI', () => {
 
 describe('ingest admission control', () => {
   it('holds the transport back while the queue is full and releases it after the commit', async () => {
-    const store = Store.open(join(tmp.dir, 'bp'));
+    const store = await openStore({ dataDir: join(tmp.dir, 'bp') });
     const cfg = { maxQueue: 2, maxPayloadBytes: 1 << 20, maxItemsPerBatch: 1000, unknownDevices: 'claim' as const, commitIntervalMs: 150 };
-    const p = new IngestPipeline(store, cfg, new CollectorMetrics(), new Feed(10), silentLogger, false);
+    const p = new IngestPipeline(store, cfg, new CollectorMetrics(), silentLogger, false);
     const acks: number[] = [];
     p.publishAck = (_e, a) => acks.push(a.batchId);
     try {
@@ -138,7 +137,7 @@ describe('ingest admission control', () => {
       expect(released).toBe(3);
     } finally {
       p.stop();
-      store.close();
+      await store.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import { topics } from '../../schema/topics.js';
 import type { Ack } from '../../schema/types.js';
 import type { Collector } from '../../collector/index.js';
 import { freePort } from '../../core/net.js';
-import { portOpen, readingsBatch, requireBinary, sleep, startTestCollector, stopProcess, tempDir, waitFor } from './helpers.js';
+import { countRows, portOpen, readingsBatch, requireBinary, sleep, startTestCollector, stopProcess, tempDir, waitFor } from './helpers.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
@@ -51,9 +51,8 @@ describe('external broker mode with a shared subscription', () => {
     await edge.endAsync();
     expect(acks.length).toBe(40);
     expect(new Set(acks.map((a) => a.batchId)).size).toBe(20);
-    const n = collectors[0]!.store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM points').get()!.n;
-    expect(n).toBe(500);
-    expect(collectors[0]!.store.edges.ranges('edge-x')).toEqual([{ first: 1, last: 500 }]);
+    expect(await countRows(collectors[0]!.store, 'points')).toBe(500);
+    expect(await collectors[0]!.store.edges.ranges('edge-x')).toEqual([{ first: 1, last: 500 }]);
     const stored = collectors.map((c) => c.metrics.readingsIn.total());
     expect(stored[0]! + stored[1]!).toBe(500);
     expect(stored.every((s) => s > 0)).toBe(true); // the shared subscription really split the load

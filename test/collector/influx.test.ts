@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../collector/index.js';
-import { lineFor } from '../../collector/store/influx.js';
+import { lineFor, nanoTimestamp } from '../../collector/store/influx-line.js';
 import { freePort } from '../../core/net.js';
 import { readingsBatch, requireBinary, startTestCollector, stopProcess, tempDir, TestEdge, waitFor } from './helpers.js';
 
@@ -35,10 +35,19 @@ class VictoriaMetrics {
 }
 
 describe('line protocol mapping', () => {
-  it('uses one measurement per metric, ids/site/unit as tags, value and quality as fields, ms timestamps', () => {
-    expect(lineFor({ deviceId: 'dev 1', metric: 'water_level', number: 1.25, unit: 'm', ts: 1700000000000, quality: 1, seq: 1 }, { edgeId: 'e1', site: 's,1' }))
-      .toBe('water_level,device_id=dev\\ 1,edge_id=e1,site=s\\,1,unit=m value=1.25,quality=1i 1700000000000');
-    expect(lineFor({ deviceId: 'd', metric: 'smoke_alarm', boolean: true, unit: 'bool', ts: 5, seq: 1 }, { edgeId: 'e' })).toBe('smoke_alarm,device_id=d,edge_id=e,unit=bool value=true,quality=0i 5');
+  const r = { deviceId: 'dev 1', metric: 'water_level', unit: 'm', aggregate: 0, periodS: 0, ts: 1700000000000, seq: 1, value: 1.25, isBool: false, text: null, quality: 1, edgeId: 'e1', site: 's,1' };
+  it('uses one measurement per metric, ids/site/unit as tags, value and quality as fields, ns timestamps', () => {
+    expect(lineFor(r)).toBe('water_level,device_id=dev\\ 1,edge_id=e1,site=s\\,1,unit=m value=1.25,quality=1i 1700000000000000001');
+    expect(lineFor({ ...r, metric: 'smoke_alarm', unit: 'bool', value: 1, isBool: true, quality: 0, site: null, ts: 5, seq: 1_000_002 })).toBe('smoke_alarm,device_id=dev\\ 1,edge_id=e1,unit=bool value=true,quality=0i 5000002');
+  });
+  it('keeps readings that share a millisecond apart (sub-ms digits from the seq) and aggregates as their own series', () => {
+    const a = lineFor({ ...r, seq: 41 });
+    const b = lineFor({ ...r, seq: 42 });
+    const tsOf = (line: string) => BigInt(line.split(' ').at(-1)!);
+    expect(tsOf(b) - tsOf(a)).toBe(1n);
+    expect(tsOf(a) / 1_000_000n).toBe(BigInt(r.ts)); // never moved by a whole millisecond
+    expect(nanoTimestamp(1700000000123, 7_000_123)).toBe('1700000000123000123');
+    expect(lineFor({ ...r, aggregate: 3, periodS: 3600 })).toMatch(/^water_level,device_id=dev\\ 1,edge_id=e1,site=s\\,1,unit=m,aggregate=max,period_s=3600 /);
   });
 });
 
@@ -67,14 +76,14 @@ describe('InfluxDB export with the database restarted', () => {
   it('delivers everything written while the server was down once it is back', async () => {
     const ts0 = Date.now() - 3_600_000;
     await edge.send(readingsBatch('edge-i', 1, 1, 150, { device: 'i-dev', ts0 }));
-    await waitFor('first flush', () => c.influx!.pending().lines === 0);
+    await waitFor('first flush', async () => (await c.influx!.pending()).lines === 0);
     expect(c.metrics.influxWritten.total()).toBe(150);
     await vm.stop();
     await edge.send(readingsBatch('edge-i', 2, 151, 150, { device: 'i-dev', ts0 }));
     await waitFor('a failed flush', () => c.metrics.influxFailures.total() > 0);
-    expect(c.influx!.pending().lines).toBe(150); // kept in the outbox, not lost
+    expect((await c.influx!.pending()).lines).toBe(150); // kept in the outbox, not lost
     await vm.start();
-    await waitFor('outbox drained after restart', () => c.influx!.pending().lines === 0, 40_000);
+    await waitFor('outbox drained after restart', async () => (await c.influx!.pending()).lines === 0, 40_000);
     expect(c.metrics.influxWritten.total()).toBe(300);
     const series = await vm.export('water_level_value');
     expect(series.length).toBe(1);
@@ -85,5 +94,16 @@ describe('InfluxDB export with the database restarted', () => {
     expect(series[0]!.values.reduce((a, b) => a + b, 0)).toBe((300 * 301) / 2);
     const quality = await vm.export('water_level_quality');
     expect(quality[0]!.values.every((v) => v === 0)).toBe(true);
+    // Three readings of one series in one millisecond all arrive: VictoriaMetrics keeps ms timestamps and, without
+    // its -dedup.minScrapeInterval option, every sample (README: do not enable dedup for yiwang data); InfluxDB keeps
+    // them apart by the sub-millisecond digits.
+    const t = Date.now() - 1000;
+    const burst = readingsBatch('edge-i', 3, 301, 3, { device: 'burst', metric: 'pipe_pressure', ts0: t, stepMs: 0, value: (i) => i });
+    for (const r of burst.readings!) r.ts = t;
+    await edge.send(burst);
+    await waitFor('burst flushed', async () => (await c.influx!.pending()).lines === 0);
+    const b = await vm.export('pipe_pressure_value');
+    expect(b[0]!.timestamps).toEqual([t, t, t]);
+    expect([...b[0]!.values].sort()).toEqual([301, 302, 303]);
   }, 90_000);
 });

@@ -40,7 +40,7 @@ type Latest = { latest: { device: string; metric: string; value: number; unit: s
 beforeAll(async () => {
   collector = await startCollector({ overrides: { dataDir: join(dir, 'collector'), httpPort: 0, mqttPort: 0 }, log: silentLogger });
   const password = await collector.addEdge('edge-e2e');
-  token = collector.createToken({ name: 'water', bureau: 'water' });
+  token = await collector.createToken({ name: 'water', bureau: 'water' });
   modbus = await startModbusSimulator({
     1: () => ({ holding: { 0: levelCm, 1: 1200, 2: 0xffb5, 3: 1234 } }),
     2: () => {
@@ -105,7 +105,7 @@ describe('edge agent end to end', () => {
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${adapter.localPort}`, { username: 'aq', password: 'aq-secret' });
     await client.publishAsync('aq/aq1/data', JSON.stringify({ ts: Date.now(), pm25: 41, pm10: 70, so2: 0.01, no2: 0.03, o3: 0.05, co: 0.4, env: { t: 20, rh: 50, p: 101 }, noise: 55 }), { qos: 1 });
     await client.endAsync();
-    const envToken = collector.createToken({ name: 'env', bureau: 'environment' });
+    const envToken = await collector.createToken({ name: 'env', bureau: 'environment' });
     const pm = await until('pm2.5 at the collector', async () => (await api<Latest>('/api/v1/latest?metric=pm2_5', envToken)).body.latest.find((l) => l.device === 'AQ-01'));
     expect(pm.value).toBe(41);
     const so2 = (await api<Latest>('/api/v1/latest?metric=so2', envToken)).body.latest.find((l) => l.device === 'AQ-01');

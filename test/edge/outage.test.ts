@@ -11,6 +11,7 @@ import { startCollector, type Collector } from '../../collector/index.js';
 import { silentLogger } from '../../core/log.js';
 import { freePort } from '../../core/net.js';
 import { hashSecret } from '../../core/secrets.js';
+import { countRows } from '../collector/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'yiwang-outage-'));
 const EDGE = 'edge-outage';
@@ -80,23 +81,23 @@ describe('outages end to end', () => {
     let agent = startAgentProcess(join(dir, 'edge.yaml'));
     await startPublisher();
     const through = () => collector.store.edges.committedThrough(EDGE);
-    await until('first readings at the collector', () => through() > 200);
+    await until('first readings at the collector', async () => (await through()) > 200);
 
     // 1. The collector goes away for 3 s while the edge keeps reading and buffering.
-    const before = through();
+    const before = await through();
     await collector.stop();
     await sleep(3000);
     collector = await startCollectorOnce();
-    await until('backlog drained past the outage', () => collector.store.edges.committedThrough(EDGE) > before + 1000);
+    await until('backlog drained past the outage', async () => (await through()) > before + 1000);
 
     // 2. kill -9 the edge mid-stream, twice, restarting it each time.
     for (let k = 0; k < 2; k++) {
       await sleep(700);
       agent.kill('SIGKILL');
       await new Promise((r) => agent.once('exit', r));
-      const atKill = through();
+      const atKill = await through();
       agent = startAgentProcess(join(dir, 'edge.yaml'));
-      await until(`delivery after restart ${k + 1}`, () => through() > atKill + 300);
+      await until(`delivery after restart ${k + 1}`, async () => (await through()) > atKill + 300);
     }
 
     // Stop the field device, let the edge drain, then stop it cleanly.
@@ -105,14 +106,13 @@ describe('outages end to end', () => {
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('exit', r));
 
-    const ranges = collector.store.edges.ranges(EDGE);
+    const ranges = await collector.store.edges.ranges(EDGE);
     expect(ranges).toHaveLength(1); // one contiguous run from the first seq: no gap anywhere
     expect(ranges[0]!.first).toBe(1);
     const held = ranges[0]!.last;
     // Every seq the collector holds was stored once: readings + events + records add up to the seq count.
-    const count = (sql: string) => collector.store.db.prepare<[], { n: number }>(sql).get()!.n;
-    const readings = count("SELECT count(*) AS n FROM points p JOIN series s ON s.sid = p.sid WHERE s.device_id = 'AQ-1'");
-    const events = count("SELECT count(*) AS n FROM events WHERE edge_id = 'edge-outage'");
+    const readings = await countRows(collector.store, 'points p JOIN series s ON s.sid = p.sid', "s.device_id = 'AQ-1'");
+    const events = await countRows(collector.store, 'events', "edge_id = 'edge-outage'");
     expect(readings + events).toBeGreaterThan(2000);
     expect(readings + events).toBeLessThanOrEqual(held);
   }, 120_000);

@@ -62,11 +62,11 @@ describe('TLS end to end', () => {
     const password = await collector.addEdge('edge-tls');
     agent = await startEdge({ configFile: writeEdgeConfig({ url: `mqtts://127.0.0.1:${collector.mqttPort}`, password, ca: f('ca.pem') }), adminPort: 0, log: silentLogger });
     const end = Date.now() + 15_000;
-    while (!collector.store.registry.get('SD-TLS') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-    expect(collector.store.registry.get('SD-TLS')?.edgeId).toBe('edge-tls');
+    while (!(await collector.store.registry.get('SD-TLS')) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect((await collector.store.registry.get('SD-TLS'))?.edgeId).toBe('edge-tls');
     expect(agent.uplink.state().connected).toBe(true);
 
-    const token = collector.createToken({ name: 'fire', bureau: 'fire' });
+    const token = await collector.createToken({ name: 'fire', bureau: 'fire' });
     const body = await new Promise<string>((resolve, reject) => {
       https
         .get(`https://127.0.0.1:${collector.httpPort}/api/v1/devices/SD-TLS`, { ca: readFileSync(f('ca.pem')), headers: { authorization: `Bearer ${token}` } }, (res) => {

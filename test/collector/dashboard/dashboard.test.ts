@@ -106,7 +106,7 @@ describe('bureau dashboard in chromium', () => {
     base = `http://127.0.0.1:${proxy.port}`;
 
     const pw = await c.addEdge(EDGE);
-    waterToken = c.createToken({ name: '区水务局值班', bureau: 'water' });
+    waterToken = await c.createToken({ name: '区水务局值班', bureau: 'water' });
     edge = await TestEdge.connect(c.mqttPort!, EDGE, pw);
     const now = Date.now();
     const readings: Reading[] = [];
