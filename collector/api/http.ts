@@ -21,12 +21,15 @@ export function wantsCsv(req: IncomingMessage, q: URLSearchParams): boolean {
   return /\btext\/csv\b/.test(req.headers.accept ?? '');
 }
 
+/** Latest time a query may name: year 9999 (beyond it dates stop making sense, and engines stop agreeing). */
+const MAX_TIME = 253_402_300_799_999;
+
 /** A time: ms since epoch or an ISO 8601 string. */
 export function parseTime(v: string | null, name: string, def: number): number {
   if (v === null || v === '') return def;
-  if (/^-?\d+$/.test(v)) return Number(v);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new HttpError(400, `${name}: "${v}" is neither ms since epoch nor an ISO 8601 time`);
+  const t = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (Number.isNaN(t)) throw new HttpError(400, `${name}: "${v.slice(0, 60)}" is neither ms since epoch nor an ISO 8601 time`);
+  if (!Number.isSafeInteger(t) || Math.abs(t) > MAX_TIME) throw new HttpError(400, `${name}: out of range (years 0-9999)`);
   return t;
 }
 
@@ -37,8 +40,9 @@ export function parseDuration(v: string | null, name: string): number | undefine
   if (v === null || v === '') return undefined;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v);
   if (!m) throw new HttpError(400, `${name}: "${v}" must be ms or a duration like 10s, 5m, 1h, 1d`);
-  const ms = Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
+  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
   if (!(ms > 0)) throw new HttpError(400, `${name}: must be positive`);
+  if (ms > 100 * 365 * 86_400_000) throw new HttpError(400, `${name}: longer than 100 years`);
   return ms;
 }
 
@@ -52,6 +56,8 @@ export function parseBbox(v: string | null): [number, number, number, number] | 
 }
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -59,11 +65,14 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
     if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.includes('\u0000')) throw new HttpError(400, 'body contains a NUL character');
+  return text;
 }
 
 export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promise<unknown> {
   const text = await readBody(req, limit);
+  if (text.includes('\\u0000')) throw new HttpError(400, 'body contains a NUL character (\\u0000)');
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -45,7 +45,14 @@ export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
 }
 
 async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://collector');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://collector');
+  } catch {
+    throw new HttpError(400, 'malformed request URL');
+  }
+  // No parameter of ours has a use for NUL (and PostgreSQL text cannot store it): refuse it up front.
+  for (const v of url.searchParams.values()) if (v.includes('\u0000')) throw new HttpError(400, 'query parameters must not contain NUL characters');
   const path = url.pathname;
   if (req.method === 'GET' && path === '/healthz') {
     let db = true;
@@ -84,6 +91,7 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
     } catch {
       throw new HttpError(400, 'bad percent-encoding in path');
     }
+    if (params.some((p) => p.includes('\u0000') || p.length > 256)) throw new HttpError(400, 'path segment too long or containing NUL');
     return r.handler(ctx, who, req, res, url.searchParams, params);
   }
   throw new HttpError(pathMatched ? 405 : 404, pathMatched ? 'method not allowed' : 'not found');

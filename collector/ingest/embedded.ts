@@ -23,6 +23,9 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
+/** How often open edge connections are checked against the stored credentials. */
+export const REVOCATION_CHECK_MS = 3000;
+
 const authError = (message: string, code: number): AuthenticateError => Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 
 export async function startEmbeddedBroker(
@@ -33,6 +36,8 @@ export async function startEmbeddedBroker(
   log: Logger,
 ): Promise<EmbeddedBroker> {
   const edgeOf = new WeakMap<Client, string>();
+  /** The credential each connection logged in with: a removed edge or a changed password closes it. */
+  const hashOf = new WeakMap<Client, string>();
   // Remembers successful logins, so reconnect storms do not cost a scrypt each; 4 checks at a time (libuv's pool).
   const verifier = new SecretVerifier({ concurrency: 4 });
   const problems = new ProblemLog(log);
@@ -51,6 +56,7 @@ export async function startEmbeddedBroker(
       if (!edge || !password) return refuse(edge ? 'no_password' : 'unknown_edge', 'mqtt connect refused: unknown edge or no password');
       if (!(await verifier.verify(password.toString('utf8'), edge.password_hash))) return refuse('bad_password', 'mqtt connect refused: wrong password');
       edgeOf.set(client, edgeId);
+      hashOf.set(client, edge.password_hash);
       done(null, true);
     })().catch(() => done(authError('server unavailable', 3), null));
   };
@@ -100,6 +106,28 @@ export async function startEmbeddedBroker(
     );
   };
 
+  // Revocation reaches open connections: every few seconds each connected edge's credential is looked up again.
+  const liveClients = () => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
+  let checking = false;
+  const recheck = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    (async () => {
+      for (const c of liveClients()) {
+        const edgeId = edgeOf.get(c);
+        if (!edgeId) continue;
+        const row = await store.edges.get(edgeId);
+        if (row && row.password_hash === hashOf.get(c)) continue;
+        metrics.authFailures.inc({ reason: 'revoked' });
+        log.warn({ edgeId }, row ? 'edge password changed: closing its connection' : 'edge removed: closing its connection');
+        c.close();
+      }
+    })()
+      .catch((err: Error) => log.warn({ err: err.message }, 'edge credential re-check failed'))
+      .finally(() => (checking = false));
+  }, REVOCATION_CHECK_MS);
+  recheck.unref();
+
   const handler = (socket: net.Socket) => broker.handle(socket);
   const server = cfg.tls
     ? tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) }, handler)
@@ -128,6 +156,7 @@ export async function startEmbeddedBroker(
       return out;
     },
     close: async () => {
+      clearInterval(recheck);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Drop live connections so close() returns promptly.

@@ -28,6 +28,8 @@ export class IngestPipeline {
   private timer: NodeJS.Timeout | undefined;
   private committing = false;
   private attempts = 0;
+  /** After a group failed to commit: this many next commits take one batch each, to single out a poison batch. */
+  private isolate = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly problems: ProblemLog;
   publishAck: AckPublisher = () => undefined;
@@ -101,29 +103,40 @@ export class IngestPipeline {
     this.committing = true;
     let items = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || items < MAX_ITEMS_PER_COMMIT)) items += itemsOf(this.queue[n++]!);
+    const maxJobs = this.isolate > 0 ? 1 : Number.MAX_SAFE_INTEGER;
+    while (n < this.queue.length && n < maxJobs && (n === 0 || items < MAX_ITEMS_PER_COMMIT)) items += itemsOf(this.queue[n++]!);
     const jobs = this.queue.slice(0, n);
     let result;
     try {
       result = await this.store.ingest(jobs, { unknownDevices: this.cfg.unknownDevices, influx: this.influx });
     } catch (err) {
       this.attempts++;
-      this.log.error({ err: (err as Error).message, batches: jobs.length, attempt: this.attempts }, 'ingest commit failed');
+      const message = (err as Error).message;
+      this.log.error({ err: message, batches: jobs.length, attempt: this.attempts }, 'ingest commit failed');
       if (this.attempts >= MAX_COMMIT_ATTEMPTS) {
-        // Drop without acking: the edges keep the data and redeliver it.
-        this.queue.splice(0, n);
-        this.queuedItems -= items;
         this.attempts = 0;
-        this.metrics.batchesIn.inc({ outcome: 'failed' }, n);
-        this.releaseWaiters();
+        if (n > 1) this.isolate = n; // retry the group one batch at a time to find the batch that fails
+        else if (await this.store.ping().then(() => true, () => false)) {
+          // The database answers but this batch alone cannot be stored: refuse it (the edge parks it for an
+          // operator) instead of blocking every batch behind it. Nothing of it was committed.
+          const [job] = this.queue.splice(0, 1);
+          this.queuedItems -= items;
+          this.metrics.rejected.inc({ reason: 'commit_failed' });
+          this.metrics.batchesIn.inc({ outcome: 'rejected' });
+          this.problems.report(job!.edgeId, 'commit_failed', 'batch cannot be stored; refused', { batchId: job!.batch.batchId, err: message.slice(0, 300) });
+          this.publishAck(job!.edgeId, { edgeId: job!.edgeId, batchId: job!.batch.batchId, rejected: true, error: `commit_failed: ${message}` });
+          this.releaseWaiters();
+        }
+        // Otherwise the database is down: keep everything queued (transports are held back) and keep trying.
       }
       this.committing = false;
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.commitNow();
-      }, 200 * this.attempts + 200);
+      }, Math.min(5000, 200 * 2 ** this.attempts));
       return;
     }
+    if (this.isolate > 0) this.isolate--;
     this.attempts = 0;
     this.queue.splice(0, n);
     this.queuedItems -= items;
@@ -160,11 +173,18 @@ export class IngestPipeline {
     for (const f of w) f();
   }
 
-  /** Resolves once everything queued has been committed (or given up). */
-  drain(): Promise<void> {
+  /**
+   * Resolves once everything queued has been committed, or after `timeoutMs` (the database may be down while we
+   * stop: what is left was never acked, so the edges send it again).
+   */
+  drain(timeoutMs = 10_000): Promise<void> {
     if (!this.queue.length && !this.committing) return Promise.resolve();
     return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
+      const t = setTimeout(resolve, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
       this.kick();
     });
   }

@@ -154,6 +154,10 @@ export function seqWindows(jobs: IngestJob[]): Map<string, { lo: number; hi: num
   return w;
 }
 
+const INT32 = 2_147_483_647;
+const isSmall = (v: unknown, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const badItem = (detail: string): [string, string] => ['bad_item', detail];
+
 const seqOk = (s: unknown): s is number => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0;
 
 class JobPlanner {
@@ -281,6 +285,7 @@ class JobPlanner {
     for (const r of b.records ?? []) {
       if (!this.fresh(r.seq, 'record', r.id || null, r)) continue;
       const issues = r.id ? validateRecord(r) : [{ path: 'id', message: 'is required' }];
+      if (JSON.stringify(r).includes('\\u0000')) issues.push({ path: '(record)', message: 'NUL character in a text field' });
       if (issues.length) {
         this.quarantine('record', r.seq!, r.id || null, 'invalid_record', issues.map((i) => `${i.path} ${i.message}`).join('; '), r);
         continue;
@@ -298,11 +303,7 @@ class JobPlanner {
     for (const r of b.readings ?? []) this.reading(r);
     for (const e of b.events ?? []) {
       if (!this.fresh(e.seq, 'event', e.deviceId || null, e)) continue;
-      const bad = !e.deviceId ? 'missing device_id' : this.tsProblem(e.ts);
-      if (bad) {
-        this.quarantine('event', e.seq, e.deviceId || null, e.deviceId ? 'bad_timestamp' : 'bad_item', bad, e);
-        continue;
-      }
+      if (this.rejectItem('event', e.seq, e.deviceId, e, this.eventProblem(e))) continue;
       const row = this.owner(e.deviceId, 'event', e.seq, e);
       if (row === false) continue;
       const { seq: _seq, ...event } = e;
@@ -313,22 +314,16 @@ class JobPlanner {
     }
     for (const v of b.videoQuality ?? []) {
       if (!this.fresh(v.seq, 'video_quality', v.deviceId || null, v)) continue;
-      const bad = !v.deviceId ? 'missing device_id' : this.tsProblem(v.ts);
-      if (bad) {
-        this.quarantine('video_quality', v.seq, v.deviceId || null, v.deviceId ? 'bad_timestamp' : 'bad_item', bad, v);
-        continue;
-      }
+      const problem = this.common(v.deviceId, v.ts, [v.deviceId, JSON.stringify(v.checks ?? [])]) ?? (isSmall(v.verdict ?? 0, 3) ? undefined : badItem(`unknown verdict ${v.verdict}`));
+      if (this.rejectItem('video_quality', v.seq, v.deviceId, v, problem)) continue;
       if (this.owner(v.deviceId, 'video_quality', v.seq, v) === false) continue;
       this.plan.videoQuality.push({ edgeId, seq: v.seq, v });
       this.o.stored.other++;
     }
     for (const s of b.snapshots ?? []) {
       if (!this.fresh(s.seq, 'snapshot', s.deviceId || null, s)) continue;
-      const bad = !s.deviceId ? 'missing device_id' : this.tsProblem(s.ts);
-      if (bad) {
-        this.quarantine('snapshot', s.seq, s.deviceId || null, s.deviceId ? 'bad_timestamp' : 'bad_item', bad, s);
-        continue;
-      }
+      const problem = this.common(s.deviceId, s.ts, [s.deviceId]) ?? (isSmall(s.width ?? 0, INT32) && isSmall(s.height ?? 0, INT32) ? undefined : badItem('bad width/height'));
+      if (this.rejectItem('snapshot', s.seq, s.deviceId, s, problem)) continue;
       if (this.owner(s.deviceId, 'snapshot', s.seq, s) === false) continue;
       const cur = this.plan.snapshots.get(s.deviceId);
       if (!cur || s.ts >= cur.s.ts) this.plan.snapshots.set(s.deviceId, { edgeId, seq: s.seq, s });
@@ -376,15 +371,37 @@ class JobPlanner {
     this.o.stored.readings++;
   }
 
+  /** Quarantines the item when `problem` is set; true when it did. */
+  private rejectItem(kind: QuarantineWrite['itemKind'], seq: number, deviceId: string | undefined, item: unknown, problem: [string, string] | undefined): boolean {
+    if (!problem) return false;
+    this.quarantine(kind, seq, deviceId || null, problem[0], problem[1], item);
+    return true;
+  }
+
+  /** Checks every item kind shares: a device id, a sane timestamp, no NUL characters in its text. */
+  private common(deviceId: string | undefined, ts: unknown, texts: (string | undefined | null)[]): [string, string] | undefined {
+    if (!deviceId || deviceId.length > 128) return badItem('missing or too long device_id');
+    // PostgreSQL text cannot hold NUL; no field of ours has a use for it either.
+    if (texts.some((t) => t?.includes('\u0000'))) return badItem('NUL character in a text field');
+    const bad = this.tsProblem(ts);
+    return bad ? ['bad_timestamp', bad] : undefined;
+  }
+
+  private eventProblem(e: SensingEvent): [string, string] | undefined {
+    return (
+      this.common(e.deviceId, e.ts, [e.deviceId, e.message, e.code, e.metric]) ??
+      (isSmall(e.kind ?? 0, 32767) && isSmall(e.severity ?? 0, 3) ? undefined : badItem(`unknown kind ${e.kind} or severity ${e.severity}`))
+    );
+  }
+
   private readingProblem(r: Reading): [string, string] | undefined {
-    if (!r.deviceId || r.deviceId.length > 128) return ['bad_item', 'missing or too long device_id'];
-    if (!METRIC_RE.test(r.metric ?? '')) return ['bad_item', `bad metric name "${String(r.metric ?? '').slice(0, 80)}"`];
-    const ts = this.tsProblem(r.ts);
-    if (ts) return ['bad_timestamp', ts];
+    const common = this.common(r.deviceId, r.ts, [r.deviceId, r.unit, r.text]);
+    if (common) return common;
+    if (!METRIC_RE.test(r.metric ?? '')) return badItem(`bad metric name "${String(r.metric ?? '').slice(0, 80)}"`);
     if (r.number != null && !Number.isFinite(r.number)) return ['bad_value', 'non-finite value'];
-    if (r.aggregate !== undefined && r.aggregate !== null && !(Number.isInteger(r.aggregate) && r.aggregate >= 0 && r.aggregate <= 4)) {
-      return ['bad_item', `unknown aggregate ${r.aggregate}`];
-    }
+    if (!isSmall(r.aggregate ?? 0, 4)) return badItem(`unknown aggregate ${r.aggregate}`);
+    if (!isSmall(r.quality ?? 0, 2)) return badItem(`unknown quality ${r.quality}`);
+    if (!isSmall(r.periodS ?? 0, INT32)) return badItem(`period_s ${r.periodS} out of range`);
     const hasValue = r.number != null || r.boolean != null || r.text != null;
     if (!hasValue && (r.quality ?? 0) === 0) return ['bad_value', 'good-quality reading without a value'];
     return undefined;

@@ -194,6 +194,21 @@ describe.each(STORES)('collector ingest (%s store)', (kind) => {
     expect(c.metrics.authFailures.total() - before).toBe(2);
   });
 
+  it('closes an edge\'s open connection soon after the edge is removed (revocation reaches open connections)', async () => {
+    const pw = await c.addEdge('edge-gone');
+    const e = await TestEdge.connect(c.mqttPort!, 'edge-gone', pw);
+    let closed = false;
+    e.client.on('close', () => (closed = true));
+    await e.send(readingsBatch('edge-gone', 1, 1, 1, { device: 'gone-dev' }));
+    expect((await apiJson(c.httpPort, admin, '/api/v1/admin/edges/edge-gone', { method: 'DELETE' })).status).toBe(200);
+    const deadline = Date.now() + 15_000;
+    while (!closed && Date.now() < deadline) await sleep(100);
+    await e.close();
+    expect(closed).toBe(true);
+    expect(c.metrics.authFailures.get({ reason: 'revoked' })).toBe(1);
+    await expect(TestEdge.connect(c.mqttPort!, 'edge-gone', pw)).rejects.toThrow(/Bad username or password|Not authorized/i);
+  });
+
   it('lets an edge publish and subscribe only on its own topics', async () => {
     const e = await connect('edge-a');
     // The broker answers SUBACK 128 (failure); mqtt.js surfaces that as an error.
