@@ -17,6 +17,8 @@ export interface ExternalMqtt {
   url: string;
   username?: string;
   password?: string;
+  /** Name of an environment variable holding the password (keeps it out of the YAML). */
+  passwordEnv?: string;
   ca?: string;          // PEM file path of the broker's CA
   sharedGroup?: string; // subscribe through $share/<group>/... so several collectors split the load
   clientId?: string;
@@ -130,7 +132,7 @@ export function parseConfig(doc: unknown): CollectorConfig {
         tls: r.tls(emb.tls, 'mqtt.embedded.tls'),
       };
     }
-    const ext = r.obj(mqtt.external, 'mqtt.external', ['url', 'username', 'password', 'ca', 'sharedGroup', 'clientId']);
+    const ext = r.obj(mqtt.external, 'mqtt.external', ['url', 'username', 'password', 'passwordEnv', 'ca', 'sharedGroup', 'clientId']);
     if (ext) {
       const url = r.str(ext.url, 'mqtt.external.url');
       if (!url) r.errors.push('mqtt.external.url: is required');
@@ -142,6 +144,7 @@ export function parseConfig(doc: unknown): CollectorConfig {
           url: url ?? '',
           username: r.str(ext.username, 'mqtt.external.username'),
           password: r.str(ext.password, 'mqtt.external.password'),
+          passwordEnv: r.str(ext.passwordEnv, 'mqtt.external.passwordEnv'),
           ca: r.str(ext.ca, 'mqtt.external.ca'),
           sharedGroup: group,
           clientId: r.str(ext.clientId, 'mqtt.external.clientId'),

@@ -16,10 +16,13 @@ export interface ExternalConsumer {
 }
 
 export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestPipeline, log: Logger): Promise<ExternalConsumer> {
+  if (cfg.passwordEnv && process.env[cfg.passwordEnv] === undefined) {
+    throw new Error(`mqtt.external.passwordEnv: environment variable ${cfg.passwordEnv} is not set`);
+  }
   const client = mqtt.connect(cfg.url, {
     clientId: cfg.clientId ?? `yiwang-collector-${randomBytes(4).toString('hex')}`,
     username: cfg.username,
-    password: cfg.password,
+    password: cfg.passwordEnv ? process.env[cfg.passwordEnv] : cfg.password,
     ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
     clean: true,
     reconnectPeriod: 2000,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../core/csv.js';
 import { EventKind, Severity, type DeviceRecord } from '../../schema/types.js';
 import type { Collector } from '../../collector/index.js';
-import { api, apiJson, readingsBatch, sleep, sqlOf, startTestCollector, STORES, tempDir, testStore, TestEdge } from './helpers.js';
+import { api, apiJson, openFeed, readingsBatch, sleep, sqlOf, startTestCollector, STORES, tempDir, testStore, TestEdge } from './helpers.js';
 
 const HOUR = 3_600_000;
 const t0 = Math.floor((Date.now() - 5 * HOUR) / HOUR) * HOUR; // an hour boundary 4-5 h ago
@@ -16,54 +16,6 @@ const records: DeviceRecord[] = [
   { id: 'wf', name: '共享摄像机', kind: 'camera', site: { id: 's1', name: '东村', type: 'village' }, location: { longitude: 121.5, latitude: 31.3 }, sharingScope: ['water', 'fire'], seq: 3 },
   { id: 'none', name: '未共享', kind: 'sensor', site: { id: 's3', type: 'other' }, sharingScope: [], seq: 4 },
 ];
-
-interface SseEvent {
-  id: string;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** A real SSE client over fetch: collects events until closed. */
-function openFeed(port: number, token: string, query = '', lastEventId?: string) {
-  const ctrl = new AbortController();
-  const events: SseEvent[] = [];
-  let markEnded!: () => void;
-  const ended = new Promise<void>((r) => (markEnded = r));
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (lastEventId) headers['last-event-id'] = lastEventId;
-  const ready = fetch(`http://127.0.0.1:${port}/api/v1/feed${query}`, { headers, signal: ctrl.signal }).then(async (res) => {
-    const status = res.status;
-    if (status !== 200 || !res.body) return status;
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    void (async () => {
-      try {
-        for (;;) {
-          const { value: chunk, done } = await reader.read();
-          if (done) return markEnded();
-          buf += dec.decode(chunk, { stream: true });
-          let idx;
-          while ((idx = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, idx);
-            buf = buf.slice(idx + 2);
-            const f: Record<string, string> = {};
-            for (const line of block.split('\n')) {
-              const m = /^(\w+): (.*)$/.exec(line);
-              if (m) f[m[1]!] = m[2]!;
-            }
-            if (f.data) events.push({ id: f.id ?? '', event: f.event ?? '', data: JSON.parse(f.data) });
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-      markEnded();
-    })();
-    return status;
-  });
-  return { ready, events, ended, close: () => ctrl.abort() };
-}
 
 describe.each(STORES)('collector HTTP API (%s store)', (kind) => {
   const tmp = tempDir();

@@ -194,3 +194,52 @@ export async function stopProcess(p: ChildProcess | undefined): Promise<void> {
     p.kill('SIGTERM');
   });
 }
+
+export interface SseEvent {
+  id: string;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** A real SSE client over fetch: collects events until closed. */
+export function openFeed(port: number, token: string, query = '', lastEventId?: string) {
+  const ctrl = new AbortController();
+  const events: SseEvent[] = [];
+  let markEnded!: () => void;
+  const ended = new Promise<void>((r) => (markEnded = r));
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (lastEventId) headers['last-event-id'] = lastEventId;
+  const ready = fetch(`http://127.0.0.1:${port}/api/v1/feed${query}`, { headers, signal: ctrl.signal }).then(async (res) => {
+    const status = res.status;
+    if (status !== 200 || !res.body) return status;
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    void (async () => {
+      try {
+        for (;;) {
+          const { value: chunk, done } = await reader.read();
+          if (done) return markEnded();
+          buf += dec.decode(chunk, { stream: true });
+          let idx;
+          while ((idx = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, idx);
+            buf = buf.slice(idx + 2);
+            const f: Record<string, string> = {};
+            for (const line of block.split('\n')) {
+              const m = /^(\w+): (.*)$/.exec(line);
+              if (m) f[m[1]!] = m[2]!;
+            }
+            if (f.data) events.push({ id: f.id ?? '', event: f.event ?? '', data: JSON.parse(f.data) });
+          }
+        }
+      } catch {
+        /* aborted */
+      }
+      markEnded();
+    })();
+    return status;
+  });
+  return { ready, events, ended, close: () => ctrl.abort() };
+}
+

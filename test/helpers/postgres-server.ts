@@ -22,6 +22,9 @@ export interface PgServer {
   port: number;
   /** postgres://yiwang@127.0.0.1:PORT/<db> */
   url(db?: string): string;
+  /** Stops the server, keeping its data (a database outage). */
+  stopTemporarily(): void;
+  startAgain(): void;
   stop(): void;
 }
 
@@ -45,10 +48,13 @@ export async function startPostgres(): Promise<PgServer> {
   run(initdb, ['-D', data, '-A', 'trust', '-U', 'yiwang', '--no-sync', '-E', 'UTF8', '--locale=C']);
   // Test settings: fsync stays on (the tests kill processes, not the machine) but durability waits are short.
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=64MB -c synchronous_commit=on`;
-  run(pgCtl, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
+  const start = () => run(pgCtl, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
+  start();
   return {
     port,
     url: (db = 'postgres') => `postgres://yiwang@127.0.0.1:${port}/${db}`,
+    stopTemporarily: () => run(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']),
+    startAgain: start,
     stop: () => {
       try {
         run(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']);

@@ -85,8 +85,10 @@ export class PgDb extends QuerySql implements SqlDb {
   }
 
   async tx<T>(fn: (tx: Sql) => Promise<T>, opts: TxOptions = {}): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       try {
@@ -101,13 +103,20 @@ export class PgDb extends QuerySql implements SqlDb {
         throw err;
       }
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
 
-  /** A dedicated connection (LISTEN needs one that stays open); the caller releases it. */
-  connect(): Promise<pg.PoolClient> {
-    return this.pool.connect();
+  /**
+   * A dedicated connection (a transaction, LISTEN); the caller releases it. While checked out a client has no
+   * pool listener for 'error' (e.g. the server shutting down), and an unheard 'error' event would end the process:
+   * this one is always heard; the query in progress fails on its own.
+   */
+  async connect(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (!client.listenerCount('error')) client.on('error', () => undefined);
+    return client;
   }
 
   async close(): Promise<void> {
