@@ -12,6 +12,7 @@ import { createLogger } from '../core/log.js';
 import { decodeAck, encodeBatch } from '../schema/codec.js';
 import { topics } from '../schema/topics.js';
 import type { Reading } from '../schema/types.js';
+import { pct, runEdges } from './lib/load.js';
 import { defaultConfig } from '../collector/config.js';
 import { createEdge, startCollector } from '../collector/index.js';
 import { openStore } from '../collector/store/index.js';
@@ -40,70 +41,6 @@ async function serve(dataDir: string): Promise<void> {
 function peakRss(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-const pct = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
-
-function makeBatch(edgeId: string, batchId: number, firstSeq: number, n: number, ts0: number, stepMs: number, devices: number): Uint8Array {
-  const readings: Reading[] = new Array(n);
-  const metrics = ['water_level', 'flow_rate', 'water_temperature', 'ph', 'turbidity'];
-  for (let i = 0; i < n; i++) {
-    const seq = firstSeq + i;
-    readings[i] = {
-      deviceId: `${edgeId}-d${seq % devices}`,
-      metric: metrics[Math.floor(seq / devices) % metrics.length]!,
-      number: Math.sin(seq / 100) * 10 + 20,
-      unit: '',
-      ts: ts0 + Math.floor(seq / (devices * metrics.length)) * stepMs,
-      seq,
-    };
-  }
-  return encodeBatch({ edgeId, batchId, firstSeq, lastSeq: firstSeq + n - 1, readings, sentAt: Date.now() });
-}
-
-async function runEdges(mqttPort: number, ids: string[], password: string, perEdgeBatches: number, window: number): Promise<{ readings: number; seconds: number; lat: number[] }> {
-  // Pre-encode everything so the generator's CPU goes into MQTT, not protobuf.
-  const ts0 = Date.now() - DAY;
-  const payloads = ids.map((id) => Array.from({ length: perEdgeBatches }, (_, b) => makeBatch(id, b + 1, b * BATCH + 1, BATCH, ts0, 10_000, 10)));
-  const clients = await Promise.all(
-    ids.map((id) => mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `${id}-c`, username: id, password, reconnectPeriod: 0 })),
-  );
-  await Promise.all(clients.map((c, i) => c.subscribeAsync(topics.ack(ids[i]!), { qos: 1 })));
-  const lat: number[] = [];
-  const start = performance.now();
-  await Promise.all(
-    clients.map(
-      (client, i) =>
-        new Promise<void>((resolve) => {
-          const id = ids[i]!;
-          const sentAt = new Map<number, number>();
-          let next = 0;
-          let acked = 0;
-          const sendOne = () => {
-            const b = next++;
-            sentAt.set(b + 1, performance.now());
-            client.publish(topics.batch(id), Buffer.from(payloads[i]![b]!), { qos: 1 });
-          };
-          client.on('message', (_t, payload) => {
-            const ack = decodeAck(payload);
-            const t = sentAt.get(ack.batchId);
-            if (t === undefined || ack.rejected) return;
-            sentAt.delete(ack.batchId);
-            lat.push(performance.now() - t);
-            acked++;
-            if (next < perEdgeBatches) sendOne();
-            if (acked === perEdgeBatches) resolve();
-          });
-          for (let w = 0; w < window && next < perEdgeBatches; w++) sendOne();
-        }),
-    ),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  await Promise.all(clients.map((c) => c.endAsync()));
-  return { readings: ids.length * perEdgeBatches * BATCH, seconds, lat };
 }
 
 async function loadQuerySeries(mqttPort: number, password: string): Promise<void> {
@@ -175,7 +112,7 @@ async function main(): Promise<void> {
     for (const n of EDGE_COUNTS) {
       const ids = Array.from({ length: n }, (_, i) => `e${n}-${i}`);
       const perEdge = Math.max(1, Math.ceil(TOTAL / (n * BATCH)));
-      const r = await runEdges(info.mqttPort, ids, password, perEdge, windowFor(n));
+      const r = await runEdges({ mqttPort: info.mqttPort, ids, password: () => password, batchesPerEdge: perEdge, readingsPerBatch: BATCH, window: windowFor(n) });
       log(
         `${String(n).padStart(3)} edge(s), window ${windowFor(n)}: ${Math.round(r.readings / r.seconds).toLocaleString('en')} readings/s durable+acked ` +
           `(${r.readings.toLocaleString('en')} in ${r.seconds.toFixed(2)} s), ack latency p50 ${pct(r.lat, 0.5).toFixed(1)} ms, p99 ${pct(r.lat, 0.99).toFixed(1)} ms`,

@@ -1,7 +1,7 @@
 // Starts one throwaway PostgreSQL cluster for the whole test run; tests get a fresh database each
 // (test/helpers/postgres.ts). Stopped and deleted when the run ends.
 import type { TestProject } from 'vitest/node';
-import { startPostgres, type PgServer } from './helpers/postgres-server.js';
+import { startPostgres, type PgServer } from '../demo/services/postgres.js';
 
 let server: PgServer | undefined;
 

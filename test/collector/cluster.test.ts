@@ -4,7 +4,7 @@
 // broker is restarted. Then: every counter value is stored exactly once, no seq gap, every batch eventually acked
 // (edge buffers empty), the API answers on every node, and node 1's live feed carried what every node committed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,50 +12,12 @@ import YAML from 'yaml';
 import { freePort } from '../../core/net.js';
 import { EdgeBuffer } from '../../edge/buffer/index.js';
 import { Uplink } from '../../edge/uplink/index.js';
-import { startPostgres, type PgServer } from '../helpers/postgres-server.js';
+import { Mosquitto, MOSQUITTO } from '../../demo/services/mosquitto.js';
+import { startPostgres, type PgServer } from '../../demo/services/postgres.js';
 import { apiJson, openFeed, portOpen, requireBinary, sleep, stopProcess, tempDir, waitFor } from './helpers.js';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
 const EDGES = 20;
 const NODES = 3;
-
-class Broker {
-  proc: ChildProcess | undefined;
-  constructor(readonly port: number, readonly dir: string) {}
-  async start(): Promise<void> {
-    this.proc = spawn(MOSQUITTO, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    await waitFor('mosquitto listening', () => portOpen(this.port), 10_000);
-  }
-  stop(): Promise<void> {
-    return stopProcess(this.proc);
-  }
-}
-
-/** Mosquitto as production would run it: no anonymous clients, each edge may use only its own topics. */
-function writeBrokerConfig(dir: string, port: number, users: Map<string, string>): void {
-  const pw = join(dir, 'passwords');
-  writeFileSync(pw, '');
-  for (const [u, p] of users) execFileSync('mosquitto_passwd', ['-b', pw, u, p]);
-  writeFileSync(
-    join(dir, 'acl'),
-    [
-      'user collector',
-      'topic read yiwang/v1/edges/+/batch',
-      'topic read yiwang/v1/edges/+/status',
-      'topic write yiwang/v1/edges/+/ack',
-      '',
-      'pattern write yiwang/v1/edges/%u/batch',
-      'pattern write yiwang/v1/edges/%u/status',
-      'pattern read yiwang/v1/edges/%u/ack',
-      '',
-    ].join('\n'),
-  );
-  // Run as root, mosquitto drops to its own user: it must be able to read these files.
-  chmodSync(dir, 0o755);
-  chmodSync(pw, 0o644);
-  chmodSync(join(dir, 'acl'), 0o644);
-  writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${pw}\nacl_file ${join(dir, 'acl')}\npersistence false\nmax_inflight_messages 100\n`);
-}
 
 class Node {
   proc: ChildProcess | undefined;
@@ -90,7 +52,7 @@ interface Edge {
 describe('collector cluster on PostgreSQL and Mosquitto', () => {
   const tmp = tempDir('yiwang-cluster-');
   let pgServer: PgServer;
-  let broker: Broker;
+  let broker: Mosquitto;
   const nodes: Node[] = [];
   const edges: Edge[] = [];
   let producer: NodeJS.Timeout | undefined;
@@ -108,11 +70,8 @@ describe('collector cluster on PostgreSQL and Mosquitto', () => {
     const users = new Map<string, string>([['collector', 'collector-secret']]);
     for (let i = 0; i < EDGES; i++) users.set(`edge-${i}`, `pw-edge-${i}`);
     const mqPort = await freePort();
-    const mqDir = join(tmp.dir, 'mosquitto');
-    mkdirSync(mqDir);
     chmodSync(tmp.dir, 0o755); // mosquitto (dropped to its own user) must reach its files
-    writeBrokerConfig(mqDir, mqPort, users);
-    broker = new Broker(mqPort, mqDir);
+    broker = new Mosquitto(mqPort, join(tmp.dir, 'mosquitto'), users);
     await broker.start();
 
     for (let n = 1; n <= NODES; n++) {

@@ -1,4 +1,4 @@
-// A throwaway PostgreSQL cluster for the tests: initdb into a temp dir, pg_ctl start on a free port on
+// A throwaway PostgreSQL cluster for tests and benchmarks: initdb into a temp dir, pg_ctl start on a free port on
 // 127.0.0.1 (trust auth for the local test user), stop and delete afterwards. initdb refuses to run as root, so as
 // root the cluster is created and run as Debian's `postgres` system user. Fails (never skips) when PostgreSQL is
 // not installed: .ci/run installs Debian's postgresql package.
