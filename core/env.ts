@@ -68,8 +68,17 @@ export function passwordOf(block: { password?: unknown; passwordEnv?: unknown },
 
 /** Reads an env file (KEY=VALUE, # comments, optional quotes); a missing file is empty. */
 export function readEnvFile(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  return parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    throw new Error(
+      `cannot read ${file} (${code}): run this as the user the agent runs as (sudo -u yiwang ...), or make that user the file's owner (chown yiwang: ${file}; chmod 600 ${file})`,
+    );
+  }
+  return parseEnv(text) as Record<string, string>;
 }
 
 /**

@@ -28,6 +28,48 @@ export const RECORD_LABELS_ZH = {
 } as const;
 const ZH = RECORD_LABELS_ZH;
 
+/** Other names the bureaus go by (besides their code and the label above), for --share and CSV import. */
+const BUREAU_ALIASES_ZH: Record<string, (typeof KNOWN_BUREAUS)[number]> = {
+  水利: 'water', 生态环境: 'environment', 环境: 'environment', 应急管理: 'emergency', 城市管理: 'urban_management', 交通运输: 'transport',
+};
+const BUREAU_BY_NAME = new Map<string, string>([
+  ...KNOWN_BUREAUS.map((b) => [b, b] as const),
+  ...Object.entries(ZH.bureau).map(([code, zh]) => [zh, code] as const),
+  ...Object.entries(BUREAU_ALIASES_ZH),
+]);
+
+/** The bureau code for a code or a Chinese name ("水务", "水务局", "生态环境" …), or undefined. */
+export function bureauCode(name: string): string | undefined {
+  const n = name.trim();
+  return BUREAU_BY_NAME.get(n.toLowerCase()) ?? BUREAU_BY_NAME.get(n.replace(/局$/, ''));
+}
+
+/** "water (水务), environment (环保/生态环境), …": the known bureaus and the names accepted for them. */
+export function describeBureaus(): string {
+  return KNOWN_BUREAUS.map((b) => {
+    const names = [...BUREAU_BY_NAME].filter(([n, c]) => c === b && n !== b).map(([n]) => n);
+    return `${b} (${names.join('/')})`;
+  }).join(', ');
+}
+
+/**
+ * Parses a 共享范围 list ("水务,应急", "water/fire", "水务、环保"): known names become codes; other lower-case
+ * identifiers are kept (deployments may add bureaus) and listed in `custom`; anything else is `unknown`.
+ */
+export function parseSharingScope(text: string): { codes: string[]; custom: string[]; unknown: string[] } {
+  const out = { codes: [] as string[], custom: [] as string[], unknown: [] as string[] };
+  for (const part of text.split(/[,，、/;；\s]+/).filter(Boolean)) {
+    const code = bureauCode(part);
+    if (code) out.codes.push(code);
+    else if (/^[a-z][a-z0-9_]*$/.test(part)) {
+      out.codes.push(part);
+      out.custom.push(part);
+    } else out.unknown.push(part);
+  }
+  out.codes = [...new Set(out.codes)];
+  return out;
+}
+
 export interface RecordIssue {
   path: string;
   message: string;
@@ -71,7 +113,7 @@ export function validateRecord(r: DeviceRecord): RecordIssue[] {
     out.push({ path: 'installedDate', message: `"${r.installedDate}" must be a date YYYY-MM-DD` });
   }
   for (const [i, b] of (r.sharingScope ?? []).entries()) {
-    if (!/^[a-z][a-z0-9_]*$/.test(b)) out.push({ path: `sharingScope[${i}]`, message: `"${b}" must be a lower-case bureau name such as water` });
+    if (!/^[a-z][a-z0-9_]*$/.test(b)) out.push({ path: `sharingScope[${i}]`, message: `"${b}" is not a known bureau: use ${describeBureaus()}, or a lower-case code` });
   }
   if (r.camera) {
     oneOf(r.camera.cameraType, CAMERA_TYPES, 'camera.cameraType', out);
@@ -125,7 +167,10 @@ export const RECORD_COLUMNS: Column[] = [
   {
     zh: '共享范围',
     get: (r) => (r.sharingScope ?? []).map((b) => label(ZH.bureau, b)).join('/'),
-    set: (r, v) => (r.sharingScope = v.split(/[/、,;]/).map((s) => unlabel(ZH.bureau)(s.trim())).filter(Boolean)),
+    set: (r, v) => {
+      const { codes, unknown } = parseSharingScope(v);
+      r.sharingScope = [...codes, ...unknown]; // unknown names are reported by validateRecord
+    },
   },
   { zh: '安装时间', get: (r) => r.installedDate, set: (r, v) => (r.installedDate = v) },
   { zh: '管理单位', get: (r) => r.maintainer, set: (r, v) => (r.maintainer = v) },

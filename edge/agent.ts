@@ -102,6 +102,7 @@ export class EdgeAgent {
         status: () => this.status(),
         devices: () => this.deviceViews(),
         device: (id) => this.deviceViews().find((d) => d.record.id === id),
+        lastMessage: (id) => (this.devices.devices().some((d) => d.record.id === id) ? { deviceId: id, startedAt: this.started, message: this.pipeline.lastMessages.get(id) ?? null } : undefined),
         reload: () => this.reload(),
       },
     });

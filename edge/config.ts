@@ -5,6 +5,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { compileSchema, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
 import { applyEnvFile, expandEnvReferences } from '../core/env.js';
+import { BUILTIN_PROFILE_DIR, CUSTOM_METRICS_SCHEMA, ProfileCatalog } from '../core/profiles.js';
+import type { CustomMetricDecl } from '../schema/metrics.js';
 import type { DeviceRecord, Location, SiteType } from '../schema/types.js';
 
 export interface UplinkConfig {
@@ -35,6 +37,8 @@ export interface EdgeConfig {
   admin?: { host?: string; port?: number };
   protocols?: Record<string, Record<string, unknown>>;
   profileDirs?: string[];
+  /** Metrics the catalog lacks (x_ names), usable by every profile at this edge. */
+  customMetrics?: CustomMetricDecl[];
   devices: DeviceConfig[];
 }
 
@@ -113,6 +117,7 @@ export const EDGE_CONFIG_SCHEMA = {
       },
     },
     profileDirs: { type: 'array', items: str },
+    customMetrics: CUSTOM_METRICS_SCHEMA,
     devices: {
       type: 'array',
       items: {
@@ -217,3 +222,8 @@ export function uplinkPassword(cfg: EdgeConfig, rel: (p: string) => string): str
   return u.password;
 }
 
+
+/** The profiles an edge config sees: the built-in ones, its profileDirs, and its custom metrics. */
+export function profilesFor(cfg: EdgeConfig, file: string): ProfileCatalog {
+  return ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...resolvePaths(cfg, file).profileDirs], { customMetrics: cfg.customMetrics });
+}
