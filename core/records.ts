@@ -189,22 +189,67 @@ export const RECORD_COLUMNS: Column[] = [
   { zh: '录像保存天数', get: (r) => r.camera?.recordRetentionDays, set: (r, v) => (cam(r).recordRetentionDays = numOrUndef(v)) },
 ];
 
-export function recordsToCsv(records: DeviceRecord[]): string {
+/** Encodings the 一机一档 CSV export offers: UTF-8 with a BOM (Excel opens it correctly) or GB18030. */
+export const CSV_EXPORT_ENCODINGS = ['utf-8', 'gb18030'] as const;
+export type CsvExportEncoding = (typeof CSV_EXPORT_ENCODINGS)[number];
+
+/** "utf8", "UTF-8", "gbk", "GB2312" … → an export encoding (GBK and GB2312 are subsets of GB18030), or undefined. */
+export function csvExportEncoding(name: string): CsvExportEncoding | undefined {
+  const n = name.trim().toLowerCase().replace(/[-_]/g, '');
+  if (n === 'utf8') return 'utf-8';
+  if (n === 'gb18030' || n === 'gbk' || n === 'gb2312') return 'gb18030';
+  return undefined;
+}
+
+/** The CSV export as bytes: UTF-8 with a BOM, or GB18030 (what Excel's "CSV (逗号分隔)" is on Chinese Windows). */
+export async function recordsToCsvBytes(records: DeviceRecord[], encoding: CsvExportEncoding = 'utf-8'): Promise<Buffer> {
+  if (encoding === 'utf-8') return Buffer.from(recordsToCsv(records), 'utf8');
+  const iconv = (await import('iconv-lite')).default; // loaded only for this export
+  return iconv.encode(recordsToCsv(records, { bom: false }), 'gb18030');
+}
+
+/**
+ * Decodes an uploaded CSV: UTF-8 (with or without a BOM), UTF-16 with a BOM, or else GB18030 (GBK/GB2312 are
+ * subsets) — the default of Excel's "CSV (逗号分隔)" on Chinese Windows. Says which one it read.
+ */
+export function decodeCsvBytes(bytes: Uint8Array): { text: string; encoding: string } {
+  const b = bytes;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return { text: new TextDecoder('utf-8').decode(b.subarray(3)), encoding: 'UTF-8 with BOM' };
+  if (b[0] === 0xff && b[1] === 0xfe) return { text: new TextDecoder('utf-16le').decode(b.subarray(2)), encoding: 'UTF-16LE' };
+  if (b[0] === 0xfe && b[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(b.subarray(2)), encoding: 'UTF-16BE' };
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(b), encoding: 'UTF-8' };
+  } catch {
+    return { text: new TextDecoder('gb18030').decode(b), encoding: 'GB18030' };
+  }
+}
+
+export function recordsToCsv(records: DeviceRecord[], opts: { bom?: boolean } = {}): string {
   return toCsv(
     RECORD_COLUMNS.map((c) => c.zh),
     records.map((r) => RECORD_COLUMNS.map((c) => c.get(r))),
+    opts,
   );
 }
 
 export interface CsvImportResult {
   records: DeviceRecord[];
   errors: { row: number; message: string }[]; // row = 1-based line number in the file (header = 1)
+  /** The encoding the file was read in (bytes input): "UTF-8", "UTF-8 with BOM", "GB18030", … */
+  encoding?: string;
 }
 
-/** Parses a CSV of records (Chinese headers, any column order, unknown columns ignored) with row-level errors. */
-export function recordsFromCsv(text: string): CsvImportResult {
+/**
+ * Parses a CSV of records (Chinese headers, any column order, unknown columns ignored) with row-level errors.
+ * Bytes are decoded by decodeCsvBytes (UTF-8, UTF-8 with BOM, GB18030/GBK from Excel on Chinese Windows).
+ */
+export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
+  const { text, encoding } = typeof input === 'string' ? { text: input, encoding: undefined } : decodeCsvBytes(input);
   const rows = parseCsv(text);
-  const result: CsvImportResult = { records: [], errors: [] };
+  const result: CsvImportResult = { records: [], errors: [], ...(encoding ? { encoding } : {}) };
+  const encodingHint = encoding
+    ? ` (the file was read as ${encoding}; if it was saved in another encoding that may be the problem: save it from Excel as "CSV UTF-8 (逗号分隔)" or "CSV (逗号分隔)")`
+    : '';
   if (!rows.length) {
     result.errors.push({ row: 1, message: 'empty file: expected a header line' });
     return result;
@@ -212,7 +257,7 @@ export function recordsFromCsv(text: string): CsvImportResult {
   const header = rows[0]!.map((h) => h.trim());
   const cols = header.map((h) => RECORD_COLUMNS.find((c) => c.zh === h && c.set));
   if (!header.includes('设备编码')) {
-    result.errors.push({ row: 1, message: 'header has no 设备编码 (device id) column' });
+    result.errors.push({ row: 1, message: `header has no 设备编码 (device id) column${encodingHint}` });
     return result;
   }
   const seen = new Set<string>();

@@ -2,7 +2,7 @@
 // comments and the flow/block style the installer wrote are kept (the yaml package's Document API), only
 // the fields that change are touched, and the file keeps its mode and owner (it may hold passwords).
 import { readFileSync } from 'node:fs';
-import YAML, { isMap, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import YAML, { isMap, isScalar, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { writeFilePreservingMode } from '../core/env.js';
 import { parseEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
 
@@ -49,6 +49,10 @@ function syncMap(doc: Document, node: YAMLMap, value: Record<string, unknown>): 
     }
     const curJson = cur && typeof (cur as { toJSON?: unknown }).toJSON === 'function' ? (cur as { toJSON(): unknown }).toJSON() : (cur as { value?: unknown } | undefined)?.value;
     if (cur !== undefined && same(curJson, v)) continue;
+    if (isScalar(cur) && (v === null || typeof v !== 'object')) {
+      cur.value = v; // keeps the scalar's quoting and its trailing comment
+      continue;
+    }
     const next = doc.createNode(v) as unknown;
     if (isSeq(cur) && isSeq(next)) next.flow = cur.flow;
     node.set(k, next);
