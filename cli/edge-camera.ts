@@ -86,7 +86,7 @@ Check it now with: yiwang edge device test ID (GetDeviceInformation + a stream p
     const device: DeviceConfig = { id: v.id, profile: v.profile, kind: 'camera', connection, ...recordFieldsFromFlags(v) };
     const camera = cameraFieldsFromFlags(v);
     if (camera) device.camera = camera;
-    await registerDevice(v.config, device, { replace: v.replace, apply: !v['no-apply'] });
+    await registerDevice(v.config, device, { protocol: 'onvif', replace: v.replace, apply: !v['no-apply'] });
     return 0;
   },
 };

@@ -91,7 +91,7 @@ Then check the device: yiwang edge device test ID`,
     if (!profile) throw new UsageError(`unknown profile "${v.profile}"; known: ${catalog.list().map((p) => p.id).join(', ')}`);
     const connection = { ...(v.address ? connectionFromAddress(profile.protocol, v.address) : {}), ...(v.connection ? parseConnectionJson(v.connection) : {}) };
     const device: DeviceConfig = { id: v.id, profile: v.profile, connection, ...recordFieldsFromFlags(v) };
-    await registerDevice(v.config, device, { replace: v.replace, apply: !v['no-apply'] });
+    await registerDevice(v.config, device, { protocol: profile.protocol, replace: v.replace, apply: !v['no-apply'] });
     return 0;
   },
 };
@@ -143,8 +143,8 @@ Only the given fields change; comments and the layout of the entry stay as they 
       const kept = v.address ? Object.fromEntries(Object.entries(before.connection).filter(([k]) => !ADDRESS_KEYS.includes(k))) : before.connection;
       after = { ...after, connection: { ...kept, ...(v.address ? connectionFromAddress(profile.protocol, v.address) : {}), ...(v.connection ? parseConnectionJson(v.connection) : {}) } };
     }
-    if (after.connection.password !== undefined) delete after.connection.passwordEnv; // a new password replaces the old variable
-    const secret = passwordToEnv(v.config, after);
+    if (after.connection.password !== undefined && after.connection.passwordEnv !== undefined) delete after.connection.passwordEnv; // a new password replaces the old variable
+    const secret = passwordToEnv(v.config, after, profile.protocol);
     replaceDeviceEntry(doc, after);
     await writeDeviceDoc(v.config, doc, secret);
     reportChanges(id, before, after);

@@ -77,13 +77,16 @@ export async function validateCandidate(file: string, text: string): Promise<voi
 /** The env variable a device's password is kept in: YIWANG_DEVICE_<ID>_PASSWORD. */
 export const devicePasswordVar = (id: string) => `YIWANG_DEVICE_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 
+/** Protocols whose connection takes passwordEnv (HJ 212 and SL 651 "passwords" are access codes sent in every frame). */
+const PASSWORD_ENV_PROTOCOLS = new Set(['onvif', 'opcua']);
+
 /**
  * Moves a password given on the command line out of the device's connection: the YAML gets `passwordEnv`,
  * edge.env (mode 0600) gets the value once the config is known to be valid (`commit`).
  */
-export function passwordToEnv(configFile: string, device: DeviceConfig): { commit(): void } {
+export function passwordToEnv(configFile: string, device: DeviceConfig, protocol: string): { commit(): void } {
   const c = device.connection;
-  if (typeof c.password !== 'string') return { commit() {} };
+  if (typeof c.password !== 'string' || !PASSWORD_ENV_PROTOCOLS.has(protocol)) return { commit() {} };
   const name = devicePasswordVar(device.id);
   const value = c.password;
   delete c.password;
@@ -131,7 +134,7 @@ export function cameraFieldsFromFlags(v: { [K in keyof typeof cameraFlags]?: str
  * Registers a device: refuses an id that is taken unless `replace` (then prints what changed), keeps a password
  * given on the command line out of the YAML, validates exactly as the agent will, writes atomically and applies.
  */
-export async function registerDevice(configFile: string, device: DeviceConfig, o: { replace?: boolean; apply: boolean }): Promise<void> {
+export async function registerDevice(configFile: string, device: DeviceConfig, o: { protocol: string; replace?: boolean; apply: boolean }): Promise<void> {
   const doc = readDoc(configFile);
   const existing = deviceEntry(doc, device.id);
   if (existing && !o.replace) {
@@ -141,7 +144,7 @@ export async function registerDevice(configFile: string, device: DeviceConfig, o
         `  To change some fields only: yiwang edge device update ${device.id} --name ... --share ...`,
     );
   }
-  const secret = passwordToEnv(configFile, device);
+  const secret = passwordToEnv(configFile, device, o.protocol);
   if (existing) replaceDeviceEntry(doc, device);
   else addDeviceEntry(doc, device);
   await writeDeviceDoc(configFile, doc, secret);

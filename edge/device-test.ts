@@ -127,21 +127,30 @@ class CaptureSink implements AdapterSink {
   readonly problems: string[] = [];
   record_?: Partial<DeviceRecord>;
   private wake?: () => void;
+  /** Once the exchange is over, what stopping the adapter reports (aborted checks) is not part of it. */
+  private closed = false;
 
   constructor(
     private readonly deviceId: string,
     private readonly points: string[],
   ) {}
 
+  close(): void {
+    this.closed = true;
+  }
+
   samples(samples: PointSample[]): void {
+    if (this.closed) return;
     this.samplesIn.push(...samples.filter((s) => s.deviceId === this.deviceId));
     this.wake?.();
   }
   status(report: DeviceStatusReport): void {
+    if (this.closed) return;
     if (report.deviceId === this.deviceId) this.statusIn.push(report);
     this.wake?.();
   }
   error(_protocol: string, kind: string, detail: string, deviceId?: string): void {
+    if (this.closed) return;
     if (!deviceId || deviceId === this.deviceId) this.problems.push(`${kind}: ${detail}`);
   }
   record(deviceId: string, patch: Partial<DeviceRecord>): void {
@@ -200,8 +209,10 @@ async function exchange(o: DeviceTestOptions, timeoutMs: number): Promise<{ sink
     await adapter.start(sink, o.log.child({ protocol, test: true }));
     await adapter.addDevice({ id: device.record.id, profile: device.profile, connection: device.config.connection, record: device.record });
     await sink.until(started + timeoutMs);
+    sink.close();
     return { sink, ms: Date.now() - started };
   } catch (err) {
+    sink.close();
     return { sink, ms: Date.now() - started, startError: (err as Error).message };
   } finally {
     await adapter?.stop().catch(() => undefined);

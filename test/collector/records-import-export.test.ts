@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../collector/index.js';
 import { decodeCsvBytes, recordsFromCsv } from '../../core/records.js';
 import type { DeviceRecord } from '../../schema/types.js';
+
+/** A Buffer as a fetch body. */
+const body = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 import { api, apiJson, startTestCollector, tempDir, TestEdge } from './helpers.js';
 
 describe('records import/export encodings and custom metrics', () => {
@@ -34,13 +37,13 @@ describe('records import/export encodings and custom metrics', () => {
 
   it('imports what Excel on Chinese Windows saves and says which encoding it read', async () => {
     const csv = '设备编码,设备名称,共享范围,安装地址\r\nGB-1,前池水位,水务/应急,井岗路1号\r\n';
-    const gb = await apiJson<{ imported: number; encoding: string }>(c.httpPort, admin, '/api/v1/records/import', { method: 'POST', body: iconv.encode(csv, 'gb18030') });
+    const gb = await apiJson<{ imported: number; encoding: string }>(c.httpPort, admin, '/api/v1/records/import', { method: 'POST', body: body(iconv.encode(csv, 'gb18030')) });
     expect(gb.body).toMatchObject({ imported: 1, encoding: 'GB18030' });
-    const bom = await apiJson<{ imported: number; encoding: string }>(c.httpPort, admin, '/api/v1/records/import', { method: 'POST', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv.replace('GB-1', 'U8-1'))]) });
+    const bom = await apiJson<{ imported: number; encoding: string }>(c.httpPort, admin, '/api/v1/records/import', { method: 'POST', body: body(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv.replace('GB-1', 'U8-1'))])) });
     expect(bom.body).toMatchObject({ imported: 1, encoding: 'UTF-8 with BOM' });
     const rec = await apiJson<DeviceRecord>(c.httpPort, water, '/api/v1/devices/GB-1');
     expect(rec.body).toMatchObject({ name: '前池水位', sharingScope: ['water', 'emergency'], location: { address: '井岗路1号' } });
-    const garbled = await apiJson<{ imported: number; errors: { message: string }[] }>(c.httpPort, admin, '/api/v1/records/import', { method: 'POST', body: iconv.encode(csv, 'big5') });
+    const garbled = await apiJson<{ imported: number; errors: { message: string }[] }>(c.httpPort, admin, '/api/v1/records/import', { method: 'POST', body: body(iconv.encode(csv, 'big5')) });
     expect(garbled.status).toBe(400);
     expect(garbled.body.errors[0]!.message).toMatch(/read as GB18030; .*encoding that may be the problem/);
   });
