@@ -82,7 +82,8 @@ yiwang edge init ... --uplink-password PW (it goes to edge.env, never into edge.
 
 /** The usage for the sub-command named by the positionals (most specific first), or the general help. */
 function helpFor(pos: string[]): string {
-  const key = [pos.slice(0, 2).join(' '), pos[0] ?? 'run'].find((k) => SUB_HELP[k]);
+  if (!pos.length) return COLLECTOR_HELP;
+  const key = [pos.slice(0, 2).join(' '), pos[0]!].find((k) => SUB_HELP[k]);
   return key ? `${SUB_HELP[key]}\n` : COLLECTOR_HELP;
 }
 
