@@ -20,8 +20,8 @@ describe('records import/export encodings and custom metrics', () => {
   beforeAll(async () => {
     c = await startTestCollector(tmp.dir);
     const pw = await c.addEdge('edge-csv');
-    admin = c.createToken({ name: 'ops', admin: true });
-    water = c.createToken({ name: 'water-bureau', bureau: 'water' });
+    admin = await c.createToken({ name: 'ops', admin: true });
+    water = await c.createToken({ name: 'water-bureau', bureau: 'water' });
     edge = await TestEdge.connect(c.mqttPort!, 'edge-csv', pw);
     const record: DeviceRecord = {
       id: 'P-1', name: '一号泵', sharingScope: ['water'], seq: 1,
