@@ -3,8 +3,8 @@
 import { loadEdgeConfig, type DeviceConfig } from '../edge/config.js';
 import { wsDiscover } from '../protocols/onvif/discovery.js';
 import { CAMERA_TYPES, DIRECTIONS, FILL_LIGHTS } from '../core/records.js';
-import { configOpt, recordFieldsFromFlags, recordFlags, registerDevice, requireConfig } from './edge.js';
-import { parse, UsageError, type Command } from './args.js';
+import { cameraFieldsFromFlags, cameraFlags, configOpt, RECORD_FLAGS_HELP, recordFieldsFromFlags, recordFlags, registerDevice, requireConfig } from './edge-shared.js';
+import { dispatch, parse, UsageError, type Command } from './args.js';
 import { existsSync } from 'node:fs';
 
 export const discoverCommand: Command = {
@@ -48,26 +48,29 @@ const cameraAdd: Command = {
   usage: `Usage: yiwang edge camera add --id GB28181CODE --host HOST [options] [--config edge.yaml]
 
   --id CODE            20-digit GB/T 28181 code (type 131 camera or 132 IPC)
-  --host HOST --port 80 --user U --password P   ONVIF device service and credentials
+  --host HOST --port 80 --user U   ONVIF device service and user
+  --password P         the camera password: stored in edge.env next to the config (mode 0600) as
+                       YIWANG_DEVICE_<ID>_PASSWORD; the YAML gets only passwordEnv
   --profile ID         device profile (default onvif-ip-camera)
-  --name TEXT --lon N --lat N --install-address TEXT --division CODE
   --camera-type ${CAMERA_TYPES.join('|')}
   --fill-light ${FILL_LIGHTS.join('|')}
-  --direction ${DIRECTIONS.join('|')}
-  --scenario TEXT --industry TEXT --share public_security,water --retention-days N
+  --direction ${DIRECTIONS.join('|')}  --retention-days N
+${RECORD_FLAGS_HELP}
   --stream-uri URI     override the RTSP URI the camera reports (NAT, NVR channels)
+  --replace            the id is registered already: replace its entry and print what changed
   --no-apply           only write the config
 
-Device information, media profiles, stream and snapshot URIs are read from the camera once it runs.`,
+Device information, media profiles, stream and snapshot URIs are read from the camera once it runs.
+Check it now with: yiwang edge device test ID (GetDeviceInformation + a stream probe).`,
   async run(argv) {
     const a = parse(
       argv,
       {
         ...configOpt,
         ...recordFlags,
+        ...cameraFlags,
         id: { type: 'string' }, host: { type: 'string' }, port: { type: 'string', default: '80' }, user: { type: 'string' }, password: { type: 'string' },
-        profile: { type: 'string', default: 'onvif-ip-camera' }, 'camera-type': { type: 'string' }, 'fill-light': { type: 'string' },
-        direction: { type: 'string' }, 'retention-days': { type: 'string' }, 'stream-uri': { type: 'string' }, 'no-apply': { type: 'boolean' },
+        profile: { type: 'string', default: 'onvif-ip-camera' }, 'stream-uri': { type: 'string' }, replace: { type: 'boolean' }, 'no-apply': { type: 'boolean' },
       },
       this.usage,
     );
@@ -75,18 +78,15 @@ Device information, media profiles, stream and snapshot URIs are read from the c
     const v = a.values;
     requireConfig(v.config);
     if (!v.id || !v.host) throw new UsageError(`--id and --host are required\n\n${this.usage}`);
+    if (!/^\d+$/.test(v.port)) throw new UsageError(`--port: "${v.port}" is not a port number`);
     const connection: Record<string, unknown> = { host: v.host, port: Number(v.port) };
     if (v.user) connection.username = v.user;
     if (v.password) connection.password = v.password;
     if (v['stream-uri']) connection.streamUri = v['stream-uri'];
     const device: DeviceConfig = { id: v.id, profile: v.profile, kind: 'camera', connection, ...recordFieldsFromFlags(v) };
-    const camera: Record<string, unknown> = {};
-    if (v['camera-type']) camera.cameraType = v['camera-type'];
-    if (v['fill-light']) camera.fillLight = v['fill-light'];
-    if (v.direction) camera.direction = v.direction;
-    if (v['retention-days']) camera.recordRetentionDays = Number(v['retention-days']);
-    if (Object.keys(camera).length) device.camera = camera;
-    await registerDevice(v.config, device, !v['no-apply']);
+    const camera = cameraFieldsFromFlags(v);
+    if (camera) device.camera = camera;
+    await registerDevice(v.config, device, { protocol: 'onvif', replace: v.replace, apply: !v['no-apply'] });
     return 0;
   },
 };
@@ -95,8 +95,5 @@ export const cameraCommand: Command = {
   name: 'camera',
   summary: 'ONVIF cameras',
   usage: '',
-  run: async (argv) => {
-    const { dispatch } = await import('./args.js');
-    return dispatch([cameraAdd], argv, 'Usage: yiwang edge camera <command>');
-  },
+  run: (argv) => dispatch([cameraAdd], argv, 'Usage: yiwang edge camera <command>\n\nOther changes to a camera: yiwang edge device update ID ...'),
 };

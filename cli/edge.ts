@@ -1,43 +1,15 @@
-// `yiwang edge ...`: run the agent and the installer's tools around it.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// `yiwang edge ...`: run the agent and the installer's tools around it. Each sub-command's module is imported
+// only when it runs, so `yiwang edge status` does not load the buffer, the uplink or any protocol stack.
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../core/config-file.js';
-import { createLogger } from '../core/log.js';
-import { BUILTIN_PROFILE_DIR, ProfileCatalog } from '../core/profiles.js';
+import { setEnvFileVar } from '../core/env.js';
 import { SITE_TYPES, type SiteType } from '../schema/types.js';
-import { DEFAULT_ADMIN_PORT, loadEdgeConfig, parseEdgeConfig, type DeviceConfig } from '../edge/config.js';
-import { readDoc, withDevice, withoutDevice, writeConfigAtomically } from '../edge/config-edit.js';
-import { unstartedAdapter, validateDevices } from '../edge/devices.js';
+import { envFileFor, parseEdgeConfig } from '../edge/config.js';
+import { readDoc, writeConfigAtomically } from '../edge/config-edit.js';
 import { starterConfig } from '../edge/init/templates.js';
-import { resolvePaths, startEdge } from '../edge/agent.js';
-import { dispatch, parse, UsageError, type Command } from './args.js';
-
-const DEFAULT_CONFIG = process.env.YIWANG_EDGE_CONFIG ?? 'edge.yaml';
-export const configOpt = { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG } } as const;
-
-export function requireConfig(file: string): void {
-  if (!existsSync(file)) throw new UsageError(`config file ${file} not found (create one with: yiwang edge init --site-type village --out ${file})`);
-}
-
-/** Calls the running agent's admin API with the local admin token. */
-async function admin(file: string, method: string, path: string): Promise<unknown> {
-  const cfg = loadEdgeConfig(file);
-  const { bufferDir } = resolvePaths(cfg, file);
-  const tokenFile = join(bufferDir, 'admin.token');
-  const token = process.env.YIWANG_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
-  if (!token) throw new Error(`no admin token at ${tokenFile}: has the agent ever started with this config?`);
-  const host = cfg.admin?.host && cfg.admin.host !== '0.0.0.0' ? cfg.admin.host : '127.0.0.1';
-  const url = `http://${host}:${cfg.admin?.port ?? DEFAULT_ADMIN_PORT}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { method, headers: { authorization: `Bearer ${token}` } });
-  } catch (err) {
-    throw new Error(`the edge agent is not answering on ${url} (${(err as Error).cause ?? (err as Error).message}); is it running?`);
-  }
-  const body = (await res.json()) as { error?: string };
-  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
-  return body;
-}
+import { dispatch, lazyCommand, parse, UsageError, type Command } from './args.js';
+import { adminCall } from '../edge/admin-client.js';
+import { configOpt, requireConfig, writeNewConfig } from './edge-shared.js';
 
 const run: Command = {
   name: 'run',
@@ -46,11 +18,13 @@ const run: Command = {
 
 Runs the edge agent: reads the site's devices, normalizes readings, buffers them on disk and ships them
 to the collector. SIGHUP (or \`yiwang edge reload\`) applies device changes without a restart.
-Logs are JSON lines on stdout. Environment: YIWANG_EDGE_CONFIG (default config path), YIWANG_LOG_LEVEL.`,
+Logs are JSON lines on stdout. Environment: YIWANG_EDGE_CONFIG (default config path), YIWANG_LOG_LEVEL;
+edge.env next to the config is read at start and on every reload.`,
   async run(argv) {
     const a = parse(argv, { ...configOpt, 'admin-port': { type: 'string' } }, this.usage);
     if (!a) return 0;
     requireConfig(a.values.config);
+    const [{ createLogger }, { startEdge }] = await Promise.all([import('../core/log.js'), import('../edge/agent.js')]);
     const log = createLogger('yiwang-edge');
     let agent;
     try {
@@ -83,7 +57,7 @@ const status: Command = {
     const a = parse(argv, { ...configOpt, json: { type: 'boolean' } }, this.usage);
     if (!a) return 0;
     requireConfig(a.values.config);
-    const s = (await admin(a.values.config, 'GET', '/api/v1/status')) as {
+    const s = (await adminCall(a.values.config, 'GET', '/api/v1/status')) as {
       edgeId: string; uptimeS: number; rssBytes: number;
       uplink: { connected: boolean; inFlight: number; ackedBatches: number };
       buffer: { rows: number; bytes: number; fillRatio: number; oldestTs?: number; droppedReadings: number };
@@ -110,12 +84,12 @@ const status: Command = {
 const reload: Command = {
   name: 'reload',
   summary: 'apply config changes to the running agent (same as SIGHUP)',
-  usage: 'Usage: yiwang edge reload [--config edge.yaml]',
+  usage: 'Usage: yiwang edge reload [--config edge.yaml]\n\nThe agent re-reads the config and edge.env; buffered data is never touched.',
   async run(argv) {
     const a = parse(argv, configOpt, this.usage);
     if (!a) return 0;
     requireConfig(a.values.config);
-    const r = (await admin(a.values.config, 'POST', '/api/v1/reload')) as { added: string[]; updated: string[]; removed: string[] };
+    const r = (await adminCall(a.values.config, 'POST', '/api/v1/reload')) as { added: string[]; updated: string[]; removed: string[] };
     process.stdout.write(`reloaded: ${r.added.length} added, ${r.updated.length} updated, ${r.removed.length} removed\n`);
     return 0;
   },
@@ -124,216 +98,53 @@ const reload: Command = {
 const init: Command = {
   name: 'init',
   summary: 'write a commented starter config for a site type',
-  usage: `Usage: yiwang edge init --site-type village|street|water_station|other [--edge-id ID] [--out edge.yaml] [--force]`,
-  async run(argv) {
-    const a = parse(argv, { 'site-type': { type: 'string', default: 'village' }, 'edge-id': { type: 'string' }, out: { type: 'string', default: 'edge.yaml' }, force: { type: 'boolean' } }, this.usage);
-    if (!a) return 0;
-    const t = a.values['site-type'] as SiteType;
-    if (!SITE_TYPES.includes(t)) throw new UsageError(`--site-type must be one of ${SITE_TYPES.join(', ')}`);
-    if (existsSync(a.values.out) && !a.values.force) throw new UsageError(`${a.values.out} exists; pass --force to overwrite`);
-    writeFileSync(a.values.out, starterConfig(t, a.values['edge-id'] ?? `edge-${t.replace('_', '-')}-01`));
-    process.stdout.write(`wrote ${a.values.out}: edit the site, uplink and devices, then run: yiwang edge doctor --config ${a.values.out}\n`);
-    return 0;
-  },
-};
+  usage: `Usage: yiwang edge init --site-type village|street|water_station|other [--out edge.yaml] [--force] [site and uplink]
 
-/** Validates a candidate config's devices exactly as the agent will (profile, record, connection). */
-async function validateCandidate(file: string, text: string) {
-  const cfg = parseEdgeConfig(file, text);
-  const { bufferDir, profileDirs } = resolvePaths(cfg, file);
-  const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
-  await validateDevices(cfg, file, catalog, (protocol) => unstartedAdapter(protocol, bufferDir, cfg.protocols));
-}
+  --edge-id ID            this box's id at the collector (default edge-<site type>-01)
+  --site-id ID --site-name TEXT --address TEXT --lon N --lat N --division CODE
+                          the site (what is not given is written as a placeholder that doctor reports)
+  --uplink-url URL        the collector's broker, mqtt://host:1883 or mqtts://host:8883
+  --uplink-password PW    the edge's password from \`yiwang collector edge add\`: written to edge.env next
+                          to the config (mode 0600) as YIWANG_UPLINK_PASSWORD, never into the YAML
+  --buffer-dir DIR        where the durable buffer lives (default /var/lib/yiwang/buffer)
 
-/** Flags for the 一机一档 record fields that `device add` and `camera add` both take. */
-export const recordFlags = {
-  name: { type: 'string' }, share: { type: 'string' }, lon: { type: 'string' }, lat: { type: 'string' },
-  'install-address': { type: 'string' }, division: { type: 'string' }, scenario: { type: 'string' }, industry: { type: 'string' },
-} as const;
-
-type RecordFlagValues = { [K in keyof typeof recordFlags]?: string } & { installed?: string; maintainer?: string; contact?: string; serial?: string };
-
-/** The record fields the installer gave as flags; fields without a flag are left out. */
-export function recordFieldsFromFlags(v: RecordFlagValues): Partial<DeviceConfig> {
-  const r: Partial<DeviceConfig> = {};
-  if (v.name) r.name = v.name;
-  if (v.share) r.sharingScope = v.share.split(',').map((s) => s.trim()).filter(Boolean);
-  if (v.lon || v.lat || v['install-address'] || v.division) {
-    r.location = {
-      ...(v.lon ? { longitude: Number(v.lon) } : {}),
-      ...(v.lat ? { latitude: Number(v.lat) } : {}),
-      ...(v['install-address'] ? { address: v['install-address'] } : {}),
-      ...(v.division ? { divisionCode: v.division } : {}),
-    };
-  }
-  if (v.installed) r.installedDate = v.installed;
-  if (v.maintainer) r.maintainer = v.maintainer;
-  if (v.contact) r.maintainerContact = v.contact;
-  if (v.serial) r.serialNumber = v.serial;
-  if (v.scenario) r.scenario = v.scenario;
-  if (v.industry) r.industry = v.industry;
-  return r;
-}
-
-const deviceAdd: Command = {
-  name: 'add',
-  summary: 'register a device: validate, write the config, apply live',
-  usage: `Usage: yiwang edge device add --profile ID --id CODE --address ADDR [record fields] [--config edge.yaml]
-
-  --profile ID          device profile (yiwang profile list)
-  --id CODE             GB/T 28181 20-digit code or a site-scoped id
-  --address ADDR        modbus: host[:port][#unit] | serial path#unit; opcua: opc.tcp://...; mqtt: topic id;
-                        hj212: MN; sl651: station address (10 hex digits)
-  --connection JSON     full connection object instead of --address (e.g. '{"transport":"rtu","serialPort":"/dev/ttyUSB0","unitId":3}')
-  --name TEXT  --share water,fire  --lon N --lat N --install-address TEXT --division CODE
-  --installed YYYY-MM-DD --maintainer TEXT --contact TEXT --serial TEXT --scenario TEXT --industry TEXT
-  --no-apply            only write the config`,
+The file is created with mode 0600. Next: register devices (yiwang edge device add), check each with
+yiwang edge device test ID, then yiwang edge doctor.`,
   async run(argv) {
     const a = parse(
       argv,
       {
-        ...configOpt,
-        ...recordFlags,
-        profile: { type: 'string' }, id: { type: 'string' }, address: { type: 'string' }, connection: { type: 'string' },
-        installed: { type: 'string' }, maintainer: { type: 'string' }, contact: { type: 'string' }, serial: { type: 'string' },
-        'no-apply': { type: 'boolean' },
+        'site-type': { type: 'string', default: 'village' }, 'edge-id': { type: 'string' }, out: { type: 'string', default: 'edge.yaml' }, force: { type: 'boolean' },
+        'site-id': { type: 'string' }, 'site-name': { type: 'string' }, address: { type: 'string' }, lon: { type: 'string' }, lat: { type: 'string' },
+        division: { type: 'string' }, 'uplink-url': { type: 'string' }, 'uplink-password': { type: 'string' }, 'buffer-dir': { type: 'string' },
       },
       this.usage,
     );
     if (!a) return 0;
     const v = a.values;
-    requireConfig(v.config);
-    if (!v.profile || !v.id || (!v.address && !v.connection)) throw new UsageError(`--profile, --id and --address (or --connection) are required\n\n${this.usage}`);
-    const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...resolvePaths(loadEdgeConfig(v.config), v.config).profileDirs]);
-    const profile = catalog.get(v.profile);
-    if (!profile) throw new UsageError(`unknown profile "${v.profile}"; known: ${catalog.list().map((p) => p.id).join(', ')}`);
-    let connection: Record<string, unknown>;
-    try {
-      connection = v.connection ? (JSON.parse(v.connection) as Record<string, unknown>) : connectionFromAddress(profile.protocol, v.address!);
-    } catch (err) {
-      throw new UsageError(`--connection is not valid JSON: ${(err as Error).message}`);
+    const t = v['site-type'] as SiteType;
+    if (!SITE_TYPES.includes(t)) throw new UsageError(`--site-type must be one of ${SITE_TYPES.join(', ')}`);
+    if (existsSync(v.out) && !v.force) throw new UsageError(`${v.out} exists; pass --force to overwrite`);
+    if (v['uplink-url'] && !/^mqtts?:\/\/[^/]+/.test(v['uplink-url'])) throw new UsageError('--uplink-url must be mqtt://host[:port] or mqtts://host[:port]');
+    const num = (x: string | undefined, flag: string) => {
+      if (x === undefined) return undefined;
+      if (!Number.isFinite(Number(x)) || x.trim() === '') throw new UsageError(`--${flag}: "${x}" is not a number`);
+      return Number(x);
+    };
+    const text = starterConfig(t, {
+      edgeId: v['edge-id'] ?? `edge-${t.replace('_', '-')}-01`,
+      siteId: v['site-id'], siteName: v['site-name'], address: v.address, longitude: num(v.lon, 'lon'), latitude: num(v.lat, 'lat'),
+      divisionCode: v.division, uplinkUrl: v['uplink-url'], bufferDir: v['buffer-dir'],
+    });
+    parseEdgeConfig(v.out, text); // a bad flag value (division code, coordinates) is refused before anything is written
+    if (v['uplink-password']) {
+      setEnvFileVar(envFileFor(v.out), 'YIWANG_UPLINK_PASSWORD', v['uplink-password']);
+      process.stdout.write(`uplink password written to ${envFileFor(v.out)} (mode 0600)\n`);
     }
-    const device: DeviceConfig = { id: v.id, profile: v.profile, connection, ...recordFieldsFromFlags(v) };
-    await registerDevice(v.config, device, !v['no-apply']);
+    writeNewConfig(v.out, text);
+    process.stdout.write(`wrote ${v.out}: register devices with \`yiwang edge device add\`, then run: yiwang edge doctor --config ${v.out}\n`);
     return 0;
   },
-};
-
-/** Validates a device exactly as the agent will, writes it into the config and applies it to the running agent. */
-export async function registerDevice(configFile: string, device: DeviceConfig, apply: boolean): Promise<void> {
-  const { text } = withDevice(readDoc(configFile), configFile, device);
-  await validateCandidate(configFile, text);
-  writeConfigAtomically(configFile, text);
-  process.stdout.write(`device ${device.id} (${device.profile}) written to ${configFile}\n`);
-  if (apply) await applyLive(configFile);
-}
-
-async function applyLive(file: string): Promise<void> {
-  try {
-    const r = (await admin(file, 'POST', '/api/v1/reload')) as { added: string[]; updated: string[]; removed: string[] };
-    process.stdout.write(`applied to the running agent: ${r.added.length} added, ${r.updated.length} updated, ${r.removed.length} removed\n`);
-  } catch (err) {
-    process.stdout.write(`not applied live (${(err as Error).message}); it takes effect when the agent starts\n`);
-  }
-}
-
-/** Turns the installer's --address into the protocol's connection object. */
-export function connectionFromAddress(protocol: string, address: string): Record<string, unknown> {
-  switch (protocol) {
-    case 'modbus': {
-      const [hostPort, unit] = address.split('#');
-      if (hostPort!.startsWith('/dev/')) return { transport: 'rtu', serialPort: hostPort, unitId: Number(unit ?? 1) };
-      const [host, port] = hostPort!.split(':');
-      return { transport: 'tcp', host, port: Number(port ?? 502), unitId: Number(unit ?? 1) };
-    }
-    case 'opcua':
-      return { endpoint: address };
-    case 'mqtt':
-      return { broker: 'local', topicId: address };
-    case 'hj212':
-      return { mn: address };
-    case 'sl651':
-      return { station: address };
-    case 'onvif': {
-      const [host, port] = address.split(':');
-      return { host, port: Number(port ?? 80) };
-    }
-    default:
-      return { address };
-  }
-}
-
-const deviceList: Command = {
-  name: 'list',
-  summary: 'list configured devices (with live health when the agent runs)',
-  usage: 'Usage: yiwang edge device list [--config edge.yaml]',
-  async run(argv) {
-    const a = parse(argv, configOpt, this.usage);
-    if (!a) return 0;
-    requireConfig(a.values.config);
-    const cfg = loadEdgeConfig(a.values.config);
-    let live = new Map<string, string>();
-    try {
-      const r = (await admin(a.values.config, 'GET', '/api/v1/devices')) as { devices: { record: { id: string }; health?: { state: string; reason?: string } }[] };
-      live = new Map(r.devices.map((d) => [d.record.id, `${d.health?.state ?? 'unknown'}${d.health?.reason ? ` (${d.health.reason})` : ''}`]));
-    } catch {
-      /* agent not running: config only */
-    }
-    for (const d of cfg.devices) {
-      process.stdout.write(`${d.id.padEnd(24)} ${d.profile.padEnd(30)} ${(d.name ?? '').padEnd(16)} ${d.enabled === false ? 'disabled' : (live.get(d.id) ?? '-')}\n`);
-    }
-    return 0;
-  },
-};
-
-const deviceShow: Command = {
-  name: 'show',
-  summary: 'show one device: config, 一机一档 record and health',
-  usage: 'Usage: yiwang edge device show ID [--config edge.yaml]',
-  async run(argv) {
-    const a = parse(argv, configOpt, this.usage);
-    if (!a) return 0;
-    const id = a.positionals[0];
-    if (!id) throw new UsageError(this.usage);
-    requireConfig(a.values.config);
-    const d = loadEdgeConfig(a.values.config).devices.find((x) => x.id === id);
-    if (!d) throw new Error(`no device ${id} in ${a.values.config}`);
-    let live: unknown;
-    try {
-      live = await admin(a.values.config, 'GET', `/api/v1/devices/${encodeURIComponent(id)}`);
-    } catch {
-      live = undefined;
-    }
-    const redacted = { ...d, connection: Object.fromEntries(Object.entries(d.connection).map(([k, v]) => [k, /password|secret/i.test(k) ? '***' : v])) };
-    process.stdout.write(`${JSON.stringify({ config: redacted, live }, null, 2)}\n`);
-    return 0;
-  },
-};
-
-const deviceRemove: Command = {
-  name: 'remove',
-  summary: 'remove a device from the config and the running agent',
-  usage: 'Usage: yiwang edge device remove ID [--config edge.yaml] [--no-apply]',
-  async run(argv) {
-    const a = parse(argv, { ...configOpt, 'no-apply': { type: 'boolean' } }, this.usage);
-    if (!a) return 0;
-    const id = a.positionals[0];
-    if (!id) throw new UsageError(this.usage);
-    requireConfig(a.values.config);
-    const r = withoutDevice(readDoc(a.values.config), a.values.config, id);
-    if (!r) throw new Error(`no device ${id} in ${a.values.config}`);
-    writeConfigAtomically(a.values.config, r.text);
-    process.stdout.write(`device ${id} removed from ${a.values.config} (its buffered data stays and is still delivered)\n`);
-    if (!a.values['no-apply']) await applyLive(a.values.config);
-    return 0;
-  },
-};
-
-const device: Command = {
-  name: 'device',
-  summary: 'register and inspect devices: add, list, show, remove',
-  usage: '',
-  run: (argv) => dispatch([deviceAdd, deviceList, deviceShow, deviceRemove], argv, 'Usage: yiwang edge device <command>'),
 };
 
 const mqttUser: Command = {
@@ -358,7 +169,14 @@ const mqttUser: Command = {
   },
 };
 
-const lazy = (name: string, summary: string, load: () => Promise<Command>): Command => ({ name, summary, usage: '', run: async (argv) => (await load()).run(argv) });
+const EDGE_COMMANDS: Command[] = [
+  run, status, reload, init,
+  lazyCommand('device', 'register, change, test and inspect devices: add, update, test, list, show, remove', async () => (await import('./edge-device.js')).deviceCommand),
+  mqttUser,
+  lazyCommand('doctor', 'check config, every device (a real test read), site broker and uplink, in plain words', async () => (await import('./edge-doctor.js')).doctorCommand),
+  lazyCommand('discover', 'find ONVIF cameras on the site LAN (WS-Discovery)', async () => (await import('./edge-camera.js')).discoverCommand),
+  lazyCommand('camera', 'register an ONVIF camera with its 一机一档 fields', async () => (await import('./edge-camera.js')).cameraCommand),
+];
 
 export const edgeCommand: Command = {
   name: 'edge',
@@ -366,16 +184,7 @@ export const edgeCommand: Command = {
   usage: '',
   run: async (argv) => {
     // `yiwang edge --config x` (no sub-command) runs the agent.
-    if (!argv.length || argv[0]!.startsWith('-') && argv[0] !== '--help' && argv[0] !== '-h') return run.run(argv);
-    return dispatch(
-      [
-        run, status, reload, device, init, mqttUser,
-        lazy('doctor', 'check config, device reachability and uplink, in plain words', async () => (await import('./edge-doctor.js')).doctorCommand),
-        lazy('discover', 'find ONVIF cameras on the site LAN (WS-Discovery)', async () => (await import('./edge-camera.js')).discoverCommand),
-        lazy('camera', 'register an ONVIF camera with its 一机一档 fields', async () => (await import('./edge-camera.js')).cameraCommand),
-      ],
-      argv,
-      'Usage: yiwang edge [command] [--config edge.yaml]\n\nWithout a command, runs the agent.',
-    );
+    if (!argv.length || (argv[0]!.startsWith('-') && argv[0] !== '--help' && argv[0] !== '-h')) return run.run(argv);
+    return dispatch(EDGE_COMMANDS, argv, 'Usage: yiwang edge [command] [--config edge.yaml]\n\nWithout a command, runs the agent.');
   },
 };

@@ -1,19 +1,14 @@
 // yiwang command-line entry: `yiwang <edge|collector|demo|profile> ...`.
-import { dispatch, UsageError, type Command } from './args.js';
-import { profileCommand } from './profile.js';
+import { dispatch, lazyCommand, UsageError, type Command } from './args.js';
 
-const lazy = (name: string, summary: string, load: () => Promise<Command>): Command => ({
-  name,
-  summary,
-  usage: '',
-  run: async (argv) => (await load()).run(argv),
-});
+// Every command's module is imported only when it runs: `yiwang --help` loads nothing but this file.
+const lazy = lazyCommand;
 
 const commands: Command[] = [
   lazy('edge', 'run the edge agent, or manage it (status, reload, device, init, doctor, discover, camera)', async () => (await import('./edge.js')).edgeCommand),
   lazy('collector', 'run the cloud collector, or manage it (token, edge)', async () => (await import('./collector.js')).collectorCommand),
   lazy('demo', 'run a collector and three simulated sites on this machine', async () => (await import('./demo.js')).demoCommand),
-  profileCommand,
+  lazy('profile', 'device profiles: validate, list, show, metrics', async () => (await import('./profile.js')).profileCommand),
 ];
 
 const header = `yiwang — edge gateway and cloud collector for 一网统管 sensing and video

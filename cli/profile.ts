@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { BUILTIN_PROFILE_DIR, ProfileCatalog, ProfileError, loadProfileFile, profileFiles } from '../core/profiles.js';
 import { METRICS } from '../schema/metrics.js';
-import { dispatch, parse, type Command } from './args.js';
+import { dispatch, parse, UsageError, type Command } from './args.js';
 
 const validate: Command = {
   name: 'validate',
@@ -56,6 +56,31 @@ Lists the built-in profiles (${BUILTIN_PROFILE_DIR}) plus those in each --dir.`,
   },
 };
 
+const show: Command = {
+  name: 'show',
+  summary: 'what a profile expects: per point the metric, where it is read and the source unit',
+  usage: `Usage: yiwang profile show ID [--dir DIR]... [--config edge.yaml]
+
+Prints the profile's assumptions: for every point the canonical metric, where the value is read (register,
+node id, JSON path, HJ 212 factor, SL 651 element), the unit the device is assumed to send, scale and offset.
+A device that sends another unit needs its own copy of the profile (see profileDirs).`,
+  async run(argv) {
+    const a = parse(argv, { dir: { type: 'string', multiple: true } }, this.usage);
+    if (!a) return 0;
+    const id = a.positionals[0];
+    if (!id) throw new UsageError(this.usage);
+    const c = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...(a.values.dir ?? [])]);
+    const p = c.get(id);
+    if (!p) throw new UsageError(`unknown profile "${id}"; known: ${c.list().map((x) => x.id).join(', ')}`);
+    const { describeSamples } = await import('../edge/device-test.js');
+    process.stdout.write(`${p.id}: ${p.manufacturer} ${p.model} (${p.protocol}${p.mqtt?.topic ? `, topic ${p.mqtt.topic}` : ''})\n${p.description ? `${p.description.trim()}\n` : ''}`);
+    for (const row of describeSamples('', p, [])) {
+      process.stdout.write(`  ${row.point.padEnd(20)} ${row.metric.padEnd(22)} ${row.mapping.padEnd(28)} sends ${row.sourceUnit}${row.sourceUnit.endsWith(row.unit) ? '' : ` → ${row.unit}`}\n`);
+    }
+    return 0;
+  },
+};
+
 const metrics: Command = {
   name: 'metrics',
   summary: 'print the canonical metric catalog',
@@ -71,7 +96,7 @@ const metrics: Command = {
 
 export const profileCommand: Command = {
   name: 'profile',
-  summary: 'device profiles: validate, list, metrics',
+  summary: 'device profiles: validate, list, show, metrics',
   usage: '',
-  run: (argv) => dispatch([validate, list, metrics], argv, 'Usage: yiwang profile <command>'),
+  run: (argv) => dispatch([validate, list, show, metrics], argv, 'Usage: yiwang profile <command>'),
 };

@@ -2,6 +2,7 @@
 // collectorCli(argv) returns a process exit code.
 import { parseArgs } from 'node:util';
 import { hashSecret } from '../core/secrets.js';
+import { closest } from '../core/suggest.js';
 import { createToken } from './auth/tokens.js';
 import { loadConfig, type ConfigOverrides } from './config.js';
 import { createEdge, startCollector } from './index.js';
@@ -43,6 +44,49 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Each sub-command's own usage, for `yiwang collector token create --help` and friends. */
+const SUB_HELP: Record<string, string> = {
+  run: `Usage: yiwang collector [run] [--config collector.yaml] [--data-dir DIR] [--store postgres://user@host/db] [--http-port N] [--mqtt-port N]
+
+Runs the collector: embedded MQTT broker (1883) and HTTP API + dashboard (8080) unless configured; the store is
+SQLite in the data directory unless --store (or store: in collector.yaml) names PostgreSQL.`,
+  migrate: `Usage: yiwang collector migrate --from DATA_DIR --to postgres://user@host/db
+
+Copies an embedded collector's data into an empty PostgreSQL database, with progress.`,
+  token: `Usage: yiwang collector token create|list|revoke [--config FILE] [--data-dir DIR]
+
+  token create (--bureau NAME | --admin) [--name NAME]   print a new API token once (stored hashed)
+  token list                                             names, bureaus and creation times
+  token revoke --name NAME                               revoke every token with this name`,
+  'token create': `Usage: yiwang collector token create (--bureau NAME | --admin) [--name NAME] [--config FILE] [--data-dir DIR]
+
+Prints a new API token once (the collector keeps only its hash). A bureau token sees only the devices whose
+共享范围 includes the bureau. Bureaus: water, environment, fire, emergency, public_security, urban_management,
+transport, or any lower-case name. --name defaults to <bureau>-bureau (or admin).`,
+  'token list': 'Usage: yiwang collector token list [--config FILE] [--data-dir DIR]',
+  'token revoke': 'Usage: yiwang collector token revoke --name NAME [--config FILE] [--data-dir DIR]',
+  edge: `Usage: yiwang collector edge add|list|remove|hash [--config FILE] [--data-dir DIR]
+
+  edge add --id EDGE_ID [--password PW]   register an edge; prints its password once (stored hashed)
+  edge list                               edges with connection state and committed sequence
+  edge remove --id EDGE_ID
+  edge hash --password PW                 print a scrypt hash for collector.yaml edges[]`,
+  'edge add': `Usage: yiwang collector edge add --id EDGE_ID [--password PW] [--config FILE] [--data-dir DIR]
+
+Registers an edge and prints its password once (without --password a random one). Put it on the edge box:
+yiwang edge init ... --uplink-password PW (it goes to edge.env, never into edge.yaml).`,
+  'edge list': 'Usage: yiwang collector edge list [--config FILE] [--data-dir DIR]',
+  'edge remove': 'Usage: yiwang collector edge remove --id EDGE_ID [--config FILE] [--data-dir DIR]',
+  'edge hash': 'Usage: yiwang collector edge hash --password PW\n\nPrints a scrypt hash for an edges[] entry of collector.yaml.',
+};
+
+/** The usage for the sub-command named by the positionals (most specific first), or the general help. */
+function helpFor(pos: string[]): string {
+  if (!pos.length) return COLLECTOR_HELP;
+  const key = [pos.slice(0, 2).join(' '), pos[0]!].find((k) => SUB_HELP[k]);
+  return key ? `${SUB_HELP[key]}\n` : COLLECTOR_HELP;
+}
+
 const port = (v: string | undefined, flag: string) => {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -55,12 +99,16 @@ export async function collectorCli(argv: string[], out: (s: string) => void = (s
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    out(`${(err as Error).message}\n\n${COLLECTOR_HELP}`);
+    const positionals = argv.filter((x) => !x.startsWith('-'));
+    const unknown = argv.find((x) => x.startsWith('--') && !(x.slice(2).split('=')[0]! in OPTIONS))?.slice(2).split('=')[0];
+    const near = unknown === undefined ? undefined : closest(unknown, Object.keys(OPTIONS));
+    const message = unknown === undefined ? (err as Error).message : `unknown option --${unknown}${near ? `; did you mean --${near}?` : ''}`;
+    out(`${message}\n\n${helpFor(positionals)}`);
     return 2;
   }
   const { values: v, positionals: pos } = parsed;
   if (v.help) {
-    out(COLLECTOR_HELP);
+    out(helpFor(pos));
     return 0;
   }
   const overrides: ConfigOverrides = {

@@ -6,7 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject } from 'ajv';
 import YAML from 'yaml';
-import { findMetric } from '../schema/metrics.js';
+import { customMetricDef, customMetricProblems, findMetric, type CustomMetricDecl, type MetricDef } from '../schema/metrics.js';
 import { UnitError, unitConverter } from '../schema/units.js';
 
 export const PROTOCOLS = ['modbus', 'mqtt', 'opcua', 'onvif', 'hj212', 'sl651'] as const;
@@ -104,11 +104,37 @@ export interface DeviceProfile {
     expectedIntervalS?: number;  // how often data is expected (push protocols)
     offlineAfterMissed?: number; // consecutive misses / failures before offline (default 3)
   };
+  /** Metrics the catalog lacks (x_ names). After loading: also the edge config's ones this profile uses. */
+  customMetrics?: CustomMetricDecl[];
   points: PointDef[];
+}
+
+/** The definition of a metric a profile's point names: its custom metrics first, then the catalog. */
+export function metricOf(profile: Pick<DeviceProfile, 'customMetrics'>, name: string): MetricDef | undefined {
+  const custom = profile.customMetrics?.find((m) => m.name === name);
+  return custom ? customMetricDef(custom) : findMetric(name);
 }
 
 const num = { type: 'number' };
 const posInt = { type: 'integer', minimum: 1 };
+
+/** JSON Schema of a customMetrics list (profiles and the edge config); semantic checks in customMetricProblems. */
+export const CUSTOM_METRICS_SCHEMA = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'unit', 'zh', 'en'],
+    properties: {
+      name: { type: 'string' },
+      unit: { type: 'string', minLength: 1 },
+      zh: { type: 'string', minLength: 1 },
+      en: { type: 'string', minLength: 1 },
+      type: { enum: ['number', 'boolean'] },
+      range: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+    },
+  },
+} as const;
 const order = { enum: ['BE', 'LE'] };
 
 /** JSON Schema of a profile file (structure only; catalog checks follow in validateProfile). */
@@ -178,6 +204,7 @@ export const PROFILE_JSON_SCHEMA = {
       additionalProperties: false,
       properties: { expectedIntervalS: posInt, offlineAfterMissed: posInt },
     },
+    customMetrics: CUSTOM_METRICS_SCHEMA,
     points: {
       type: 'array',
       items: {
@@ -276,8 +303,25 @@ function ajvIssue(e: ErrorObject): ProfileIssue {
 const WORDS_OF: Record<ModbusType, number> = { bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2, float64: 4 };
 export const modbusRegisterCount = (t: ModbusType): number => WORDS_OF[t];
 
-/** Structure + catalog validation. Returns every issue found (empty = valid). */
-export function validateProfile(data: unknown): ProfileIssue[] {
+/** Problems of a customMetrics list ("<at>/<i>/<field>: problem"), including duplicate names. */
+export function customMetricsIssues(list: CustomMetricDecl[], at: string): ProfileIssue[] {
+  const seen = new Set<string>();
+  return list.flatMap((m, i) => {
+    const issues = customMetricProblems(m).map((p) => {
+      const [field, ...rest] = p.split(': ');
+      return { path: `${at}/${i}/${field}`, message: rest.join(': ') };
+    });
+    if (seen.has(m.name)) issues.push({ path: `${at}/${i}/name`, message: `duplicate custom metric "${m.name}"` });
+    seen.add(m.name);
+    return issues;
+  });
+}
+
+/**
+ * Structure + catalog validation. Returns every issue found (empty = valid). `extraMetrics` are custom
+ * metrics declared outside the profile (the edge config's), already checked.
+ */
+export function validateProfile(data: unknown, extraMetrics: CustomMetricDecl[] = []): ProfileIssue[] {
   if (!validateStructure(data)) {
     // Collapse ajv's noise: for an enum failure inside a oneOf etc. keep the first message per path.
     const seen = new Set<string>();
@@ -289,8 +333,9 @@ export function validateProfile(data: unknown): ProfileIssue[] {
     });
   }
   const p = data as DeviceProfile;
-  const issues: ProfileIssue[] = [];
+  const issues: ProfileIssue[] = customMetricsIssues(p.customMetrics ?? [], '/customMetrics');
   const add = (path: string, message: string) => issues.push({ path, message });
+  const metrics = { customMetrics: [...(p.customMetrics ?? []), ...extraMetrics] };
   const names = new Set<string>();
   if (p.kind !== 'camera' && p.points.length === 0) add('/points', 'a sensor profile needs at least one point');
   if (p.protocol === 'mqtt' && !p.mqtt) add('/mqtt', 'protocol mqtt needs an mqtt block (format, topic)');
@@ -305,9 +350,9 @@ export function validateProfile(data: unknown): ProfileIssue[] {
     const at = `/points/${i}`;
     if (names.has(pt.name)) add(`${at}/name`, `duplicate point name "${pt.name}"`);
     names.add(pt.name);
-    const metric = findMetric(pt.metric);
+    const metric = metricOf(metrics, pt.metric);
     if (!metric) {
-      add(`${at}/metric`, `unknown metric "${pt.metric}" (see yiwang profile metrics)`);
+      add(`${at}/metric`, `unknown metric "${pt.metric}" (see yiwang profile metrics; a value the catalog lacks can be declared under customMetrics with an x_ name)`);
     } else if (pt.unit !== undefined) {
       try {
         unitConverter(pt.unit, metric.unit);
@@ -365,7 +410,7 @@ export class ProfileError extends Error {
 }
 
 /** Parses and validates one profile file; throws ProfileError listing every problem. */
-export function loadProfileFile(file: string): DeviceProfile {
+export function loadProfileFile(file: string, extraMetrics: CustomMetricDecl[] = []): DeviceProfile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -378,9 +423,13 @@ export function loadProfileFile(file: string): DeviceProfile {
   } catch (err) {
     throw new ProfileError(file, [{ path: '/', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
   }
-  const issues = validateProfile(data);
+  const issues = validateProfile(data, extraMetrics);
   if (issues.length) throw new ProfileError(file, issues);
   const profile = data as DeviceProfile;
+  // The edge config's custom metrics this profile uses travel with it (normalizer, 一机一档 record).
+  const own = new Set((profile.customMetrics ?? []).map((m) => m.name));
+  const used = extraMetrics.filter((m) => !own.has(m.name) && profile.points.some((pt) => pt.metric === m.name));
+  if (used.length) profile.customMetrics = [...(profile.customMetrics ?? []), ...used];
   const stem = basename(file).replace(/\.ya?ml$/, '');
   if (stem !== profile.id) {
     throw new ProfileError(file, [{ path: '/id', message: `id "${profile.id}" must match the file name "${stem}"` }]);
@@ -403,13 +452,17 @@ export function profileFiles(dir: string): string[] {
 export class ProfileCatalog {
   private readonly byId = new Map<string, DeviceProfile>();
 
-  static load(dirs: string[] = [BUILTIN_PROFILE_DIR]): ProfileCatalog {
+  /** `customMetrics`: the edge config's declarations, usable by every profile (checked here). */
+  static load(dirs: string[] = [BUILTIN_PROFILE_DIR], opts: { customMetrics?: CustomMetricDecl[] } = {}): ProfileCatalog {
     const c = new ProfileCatalog();
+    const extra = opts.customMetrics ?? [];
+    const extraIssues = customMetricsIssues(extra, 'customMetrics');
+    if (extraIssues.length) throw new Error(`invalid custom metrics in the edge config:\n${extraIssues.map((i) => `${i.path.replace(/\/(\d+)\//, '[$1].')}: ${i.message}`).join('\n')}`);
     const errors: string[] = [];
     for (const dir of dirs) {
       for (const f of profileFiles(resolve(dir))) {
         try {
-          c.add(loadProfileFile(f));
+          c.add(loadProfileFile(f, extra));
         } catch (err) {
           errors.push((err as Error).message);
         }

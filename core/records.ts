@@ -28,6 +28,48 @@ export const RECORD_LABELS_ZH = {
 } as const;
 const ZH = RECORD_LABELS_ZH;
 
+/** Other names the bureaus go by (besides their code and the label above), for --share and CSV import. */
+const BUREAU_ALIASES_ZH: Record<string, (typeof KNOWN_BUREAUS)[number]> = {
+  水利: 'water', 生态环境: 'environment', 环境: 'environment', 应急管理: 'emergency', 城市管理: 'urban_management', 交通运输: 'transport',
+};
+const BUREAU_BY_NAME = new Map<string, string>([
+  ...KNOWN_BUREAUS.map((b) => [b, b] as const),
+  ...Object.entries(ZH.bureau).map(([code, zh]) => [zh, code] as const),
+  ...Object.entries(BUREAU_ALIASES_ZH),
+]);
+
+/** The bureau code for a code or a Chinese name ("水务", "水务局", "生态环境" …), or undefined. */
+export function bureauCode(name: string): string | undefined {
+  const n = name.trim();
+  return BUREAU_BY_NAME.get(n.toLowerCase()) ?? BUREAU_BY_NAME.get(n.replace(/局$/, ''));
+}
+
+/** "water (水务), environment (环保/生态环境), …": the known bureaus and the names accepted for them. */
+export function describeBureaus(): string {
+  return KNOWN_BUREAUS.map((b) => {
+    const names = [...BUREAU_BY_NAME].filter(([n, c]) => c === b && n !== b).map(([n]) => n);
+    return `${b} (${names.join('/')})`;
+  }).join(', ');
+}
+
+/**
+ * Parses a 共享范围 list ("水务,应急", "water/fire", "水务、环保"): known names become codes; other lower-case
+ * identifiers are kept (deployments may add bureaus) and listed in `custom`; anything else is `unknown`.
+ */
+export function parseSharingScope(text: string): { codes: string[]; custom: string[]; unknown: string[] } {
+  const out = { codes: [] as string[], custom: [] as string[], unknown: [] as string[] };
+  for (const part of text.split(/[,，、/;；\s]+/).filter(Boolean)) {
+    const code = bureauCode(part);
+    if (code) out.codes.push(code);
+    else if (/^[a-z][a-z0-9_]*$/.test(part)) {
+      out.codes.push(part);
+      out.custom.push(part);
+    } else out.unknown.push(part);
+  }
+  out.codes = [...new Set(out.codes)];
+  return out;
+}
+
 export interface RecordIssue {
   path: string;
   message: string;
@@ -71,7 +113,7 @@ export function validateRecord(r: DeviceRecord): RecordIssue[] {
     out.push({ path: 'installedDate', message: `"${r.installedDate}" must be a date YYYY-MM-DD` });
   }
   for (const [i, b] of (r.sharingScope ?? []).entries()) {
-    if (!/^[a-z][a-z0-9_]*$/.test(b)) out.push({ path: `sharingScope[${i}]`, message: `"${b}" must be a lower-case bureau name such as water` });
+    if (!/^[a-z][a-z0-9_]*$/.test(b)) out.push({ path: `sharingScope[${i}]`, message: `"${b}" is not a known bureau: use ${describeBureaus()}, or a lower-case code` });
   }
   if (r.camera) {
     oneOf(r.camera.cameraType, CAMERA_TYPES, 'camera.cameraType', out);
@@ -125,7 +167,10 @@ export const RECORD_COLUMNS: Column[] = [
   {
     zh: '共享范围',
     get: (r) => (r.sharingScope ?? []).map((b) => label(ZH.bureau, b)).join('/'),
-    set: (r, v) => (r.sharingScope = v.split(/[/、,;]/).map((s) => unlabel(ZH.bureau)(s.trim())).filter(Boolean)),
+    set: (r, v) => {
+      const { codes, unknown } = parseSharingScope(v);
+      r.sharingScope = [...codes, ...unknown]; // unknown names are reported by validateRecord
+    },
   },
   { zh: '安装时间', get: (r) => r.installedDate, set: (r, v) => (r.installedDate = v) },
   { zh: '管理单位', get: (r) => r.maintainer, set: (r, v) => (r.maintainer = v) },
@@ -144,22 +189,67 @@ export const RECORD_COLUMNS: Column[] = [
   { zh: '录像保存天数', get: (r) => r.camera?.recordRetentionDays, set: (r, v) => (cam(r).recordRetentionDays = numOrUndef(v)) },
 ];
 
-export function recordsToCsv(records: DeviceRecord[]): string {
+/** Encodings the 一机一档 CSV export offers: UTF-8 with a BOM (Excel opens it correctly) or GB18030. */
+export const CSV_EXPORT_ENCODINGS = ['utf-8', 'gb18030'] as const;
+export type CsvExportEncoding = (typeof CSV_EXPORT_ENCODINGS)[number];
+
+/** "utf8", "UTF-8", "gbk", "GB2312" … → an export encoding (GBK and GB2312 are subsets of GB18030), or undefined. */
+export function csvExportEncoding(name: string): CsvExportEncoding | undefined {
+  const n = name.trim().toLowerCase().replace(/[-_]/g, '');
+  if (n === 'utf8') return 'utf-8';
+  if (n === 'gb18030' || n === 'gbk' || n === 'gb2312') return 'gb18030';
+  return undefined;
+}
+
+/** The CSV export as bytes: UTF-8 with a BOM, or GB18030 (what Excel's "CSV (逗号分隔)" is on Chinese Windows). */
+export async function recordsToCsvBytes(records: DeviceRecord[], encoding: CsvExportEncoding = 'utf-8'): Promise<Buffer> {
+  if (encoding === 'utf-8') return Buffer.from(recordsToCsv(records), 'utf8');
+  const iconv = (await import('iconv-lite')).default; // loaded only for this export
+  return iconv.encode(recordsToCsv(records, { bom: false }), 'gb18030');
+}
+
+/**
+ * Decodes an uploaded CSV: UTF-8 (with or without a BOM), UTF-16 with a BOM, or else GB18030 (GBK/GB2312 are
+ * subsets) — the default of Excel's "CSV (逗号分隔)" on Chinese Windows. Says which one it read.
+ */
+export function decodeCsvBytes(bytes: Uint8Array): { text: string; encoding: string } {
+  const b = bytes;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return { text: new TextDecoder('utf-8').decode(b.subarray(3)), encoding: 'UTF-8 with BOM' };
+  if (b[0] === 0xff && b[1] === 0xfe) return { text: new TextDecoder('utf-16le').decode(b.subarray(2)), encoding: 'UTF-16LE' };
+  if (b[0] === 0xfe && b[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(b.subarray(2)), encoding: 'UTF-16BE' };
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(b), encoding: 'UTF-8' };
+  } catch {
+    return { text: new TextDecoder('gb18030').decode(b), encoding: 'GB18030' };
+  }
+}
+
+export function recordsToCsv(records: DeviceRecord[], opts: { bom?: boolean } = {}): string {
   return toCsv(
     RECORD_COLUMNS.map((c) => c.zh),
     records.map((r) => RECORD_COLUMNS.map((c) => c.get(r))),
+    opts,
   );
 }
 
 export interface CsvImportResult {
   records: DeviceRecord[];
   errors: { row: number; message: string }[]; // row = 1-based line number in the file (header = 1)
+  /** The encoding the file was read in (bytes input): "UTF-8", "UTF-8 with BOM", "GB18030", … */
+  encoding?: string;
 }
 
-/** Parses a CSV of records (Chinese headers, any column order, unknown columns ignored) with row-level errors. */
-export function recordsFromCsv(text: string): CsvImportResult {
+/**
+ * Parses a CSV of records (Chinese headers, any column order, unknown columns ignored) with row-level errors.
+ * Bytes are decoded by decodeCsvBytes (UTF-8, UTF-8 with BOM, GB18030/GBK from Excel on Chinese Windows).
+ */
+export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
+  const { text, encoding } = typeof input === 'string' ? { text: input, encoding: undefined } : decodeCsvBytes(input);
   const rows = parseCsv(text);
-  const result: CsvImportResult = { records: [], errors: [] };
+  const result: CsvImportResult = { records: [], errors: [], ...(encoding ? { encoding } : {}) };
+  const encodingHint = encoding
+    ? ` (the file was read as ${encoding}; if it was saved in another encoding that may be the problem: save it from Excel as "CSV UTF-8 (逗号分隔)" or "CSV (逗号分隔)")`
+    : '';
   if (!rows.length) {
     result.errors.push({ row: 1, message: 'empty file: expected a header line' });
     return result;
@@ -167,7 +257,7 @@ export function recordsFromCsv(text: string): CsvImportResult {
   const header = rows[0]!.map((h) => h.trim());
   const cols = header.map((h) => RECORD_COLUMNS.find((c) => c.zh === h && c.set));
   if (!header.includes('设备编码')) {
-    result.errors.push({ row: 1, message: 'header has no 设备编码 (device id) column' });
+    result.errors.push({ row: 1, message: `header has no 设备编码 (device id) column${encodingHint}` });
     return result;
   }
   const seen = new Set<string>();

@@ -13,6 +13,8 @@ export interface AdminHandlers {
   status(): unknown;
   devices(): unknown[];
   device(id: string): unknown | undefined;
+  /** The device's last message (raw samples and when), or undefined for an unknown device. */
+  lastMessage?(id: string): unknown | undefined;
   reload(): Promise<{ added: string[]; updated: string[]; removed: string[] }>;
 }
 
@@ -54,6 +56,11 @@ export async function startAdminServer(opts: {
       if (path === '/metrics' && req.method === 'GET') return sendText(res, 200, opts.metrics.render(), PROM_CONTENT_TYPE);
       if (path === '/api/v1/status' && req.method === 'GET') return sendJson(res, 200, opts.handlers.status());
       if (path === '/api/v1/devices' && req.method === 'GET') return sendJson(res, 200, { devices: opts.handlers.devices() });
+      const last = /^\/api\/v1\/devices\/([^/]+)\/last-message$/.exec(path);
+      if (last && req.method === 'GET' && opts.handlers.lastMessage) {
+        const d = opts.handlers.lastMessage(decodeURIComponent(last[1]!));
+        return d ? sendJson(res, 200, d) : sendJson(res, 404, { error: 'no such device' });
+      }
       const m = /^\/api\/v1\/devices\/([^/]+)$/.exec(path);
       if (m && req.method === 'GET') {
         const d = opts.handlers.device(decodeURIComponent(m[1]!));

@@ -1,12 +1,12 @@
 // The edge agent: config -> devices/adapters -> pipeline -> durable buffer -> uplink, plus admin HTTP.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createLogger, type Logger } from '../core/log.js';
 import { BUILTIN_PROFILE_DIR, ProfileCatalog } from '../core/profiles.js';
 import { Registry } from '../core/prom.js';
 import { EdgeBuffer } from './buffer/index.js';
 import { Uplink } from './uplink/index.js';
-import { DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, type EdgeConfig } from './config.js';
+import { DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, resolvePaths, uplinkPassword, type EdgeConfig } from './config.js';
 import { DeviceManager } from './devices.js';
 import { EdgePipeline } from './pipeline.js';
 import { loadOrCreateAdminToken, startAdminServer } from './admin.js';
@@ -23,23 +23,7 @@ export interface EdgeAgentOptions {
 
 const HEALTH_TICK_MS = 5_000;
 
-export function resolvePaths(cfg: EdgeConfig, configFile: string): { bufferDir: string; profileDirs: string[]; rel: (p: string) => string } {
-  const base = dirname(resolve(configFile));
-  const rel = (p: string) => (isAbsolute(p) ? p : join(base, p));
-  return {
-    bufferDir: rel(cfg.buffer?.dir ?? `data/edge-${cfg.edge.id}`),
-    profileDirs: (cfg.profileDirs ?? []).map(rel),
-    rel,
-  };
-}
-
-/** The uplink password: inline, from an environment variable, or from a file (one line). */
-export function uplinkPassword(cfg: EdgeConfig, rel: (p: string) => string): string | undefined {
-  const u = cfg.uplink;
-  if (u.passwordEnv) return process.env[u.passwordEnv];
-  if (u.passwordFile) return readFileSync(rel(u.passwordFile), 'utf8').trim();
-  return u.password;
-}
+export { resolvePaths, uplinkPassword } from './config.js';
 
 export class EdgeAgent {
   readonly metrics = new Registry();
@@ -118,6 +102,7 @@ export class EdgeAgent {
         status: () => this.status(),
         devices: () => this.deviceViews(),
         device: (id) => this.deviceViews().find((d) => d.record.id === id),
+        lastMessage: (id) => (this.devices.devices().some((d) => d.record.id === id) ? { deviceId: id, startedAt: this.started, message: this.pipeline.lastMessages.get(id) ?? null } : undefined),
         reload: () => this.reload(),
       },
     });

@@ -1,6 +1,12 @@
 // Edge agent configuration (one YAML file). Structure is checked by JSON Schema; devices are then checked
 // against their profile, the 一机一档 rules and their adapter's connection rules (in edge/devices.ts).
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { compileSchema, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
+import { applyEnvFile, expandEnvReferences } from '../core/env.js';
+import { BUILTIN_PROFILE_DIR, CUSTOM_METRICS_SCHEMA, ProfileCatalog } from '../core/profiles.js';
+import type { CustomMetricDecl } from '../schema/metrics.js';
 import type { DeviceRecord, Location, SiteType } from '../schema/types.js';
 
 export interface UplinkConfig {
@@ -31,6 +37,8 @@ export interface EdgeConfig {
   admin?: { host?: string; port?: number };
   protocols?: Record<string, Record<string, unknown>>;
   profileDirs?: string[];
+  /** Metrics the catalog lacks (x_ names), usable by every profile at this edge. */
+  customMetrics?: CustomMetricDecl[];
   devices: DeviceConfig[];
 }
 
@@ -109,6 +117,7 @@ export const EDGE_CONFIG_SCHEMA = {
       },
     },
     profileDirs: { type: 'array', items: str },
+    customMetrics: CUSTOM_METRICS_SCHEMA,
     devices: {
       type: 'array',
       items: {
@@ -147,20 +156,74 @@ export const EDGE_CONFIG_SCHEMA = {
   },
 } as const;
 
-const validateEdgeConfig = compileSchema(EDGE_CONFIG_SCHEMA);
+/**
+ * Expands `${VAR}` in every string before the schema check, so the schema (and the agent) see the values
+ * that will be used; an unset variable is reported like any other config problem.
+ */
+function expandingValidator(validate: ValidateFunction): ValidateFunction {
+  const v = ((data: unknown) => {
+    const problems = expandEnvReferences(data);
+    const ok = validate(data);
+    const errors: ErrorObject[] = [
+      ...problems.map((p) => ({ instancePath: `/${p.path.replace(/\./g, '/')}`, keyword: 'env', message: p.message, params: {}, schemaPath: '' })),
+      ...(validate.errors ?? []),
+    ];
+    v.errors = errors.length ? errors : null;
+    return ok && !problems.length;
+  }) as ValidateFunction;
+  return v;
+}
+
+const validateEdgeConfig = expandingValidator(compileSchema(EDGE_CONFIG_SCHEMA));
 
 function withDefaults(c: EdgeConfig): EdgeConfig {
   c.devices ??= [];
   return c;
 }
 
+/** The env file next to a config (`/etc/yiwang/edge.yaml` → `/etc/yiwang/edge.env`): the systemd unit's EnvironmentFile. */
+export function envFileFor(configFile: string): string {
+  return join(dirname(resolve(configFile)), 'edge.env');
+}
+
+/**
+ * Reads the config. First loads `edge.env` next to it into the environment (so `${VAR}` and `passwordEnv`
+ * work the same for the agent, its reloads and every CLI command, whoever runs them), then expands and checks.
+ */
 export function loadEdgeConfig(file: string): EdgeConfig {
+  applyEnvFile(envFileFor(file));
   return withDefaults(loadYamlConfig<EdgeConfig>(file, validateEdgeConfig));
 }
 
 export function parseEdgeConfig(file: string, text: string): EdgeConfig {
+  applyEnvFile(envFileFor(file));
   return withDefaults(parseYamlConfig<EdgeConfig>(file, text, validateEdgeConfig));
+}
+
+/** Paths in the config are relative to the config file's directory. */
+export function resolvePaths(cfg: EdgeConfig, configFile: string): { bufferDir: string; profileDirs: string[]; rel: (p: string) => string } {
+  const base = dirname(resolve(configFile));
+  const rel = (p: string) => (isAbsolute(p) ? p : join(base, p));
+  return {
+    bufferDir: rel(cfg.buffer?.dir ?? `data/edge-${cfg.edge.id}`),
+    profileDirs: (cfg.profileDirs ?? []).map(rel),
+    rel,
+  };
 }
 
 export const DEFAULT_BUFFER_MAX_BYTES = 2 * 1024 ** 3; // 2 GiB: days of a site's telemetry on an SD card
 export const DEFAULT_ADMIN_PORT = 9180;
+
+/** The uplink password: inline, from an environment variable, or from a file (one line). */
+export function uplinkPassword(cfg: EdgeConfig, rel: (p: string) => string): string | undefined {
+  const u = cfg.uplink;
+  if (u.passwordEnv) return process.env[u.passwordEnv];
+  if (u.passwordFile) return readFileSync(rel(u.passwordFile), 'utf8').trim();
+  return u.password;
+}
+
+
+/** The profiles an edge config sees: the built-in ones, its profileDirs, and its custom metrics. */
+export function profilesFor(cfg: EdgeConfig, file: string): ProfileCatalog {
+  return ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...resolvePaths(cfg, file).profileDirs], { customMetrics: cfg.customMetrics });
+}

@@ -6,7 +6,8 @@ import { ConfigError } from '../core/config-file.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceProfile, ProfileCatalog, ProtocolName } from '../core/profiles.js';
 import { validateRecord } from '../core/records.js';
-import type { DeviceRecord } from '../schema/types.js';
+import { customMetricDef, type CustomMetricDecl } from '../schema/metrics.js';
+import type { DeviceRecord, MetricDefinition } from '../schema/types.js';
 import type { DeviceConfig, EdgeConfig } from './config.js';
 import type { EdgePipeline } from './pipeline.js';
 
@@ -39,7 +40,14 @@ export function recordFor(d: DeviceConfig, profile: DeviceProfile, cfg: EdgeConf
     location: d.location ?? cfg.site.location,
     lifecycle: d.lifecycle ?? 'in_use',
     edgeId: cfg.edge.id,
+    ...(profile.customMetrics?.length ? { customMetrics: profile.customMetrics.map(metricDefinition) } : {}),
   };
+}
+
+/** A custom metric as the 一机一档 record carries it to the collector. */
+function metricDefinition(d: CustomMetricDecl): MetricDefinition {
+  const m = customMetricDef(d);
+  return { name: m.name, unit: m.unit, zh: m.zh, en: m.en, type: m.type, ...(m.range ? { rangeMin: m.range[0], rangeMax: m.range[1] } : {}) };
 }
 
 /** A short human-readable connection address for the record (never includes credentials). */

@@ -1,8 +1,8 @@
 // Normalization: profile point samples -> canonical Readings (metric, canonical unit, scale/offset, quality,
 // plausible range) and threshold alarms with hysteresis -> Events. Sequence numbers are assigned by the buffer.
 import type { PointSample } from '../protocols/adapter.js';
-import type { AlarmDef, DeviceProfile, PointDef } from '../core/profiles.js';
-import { findMetric, type MetricDef } from '../schema/metrics.js';
+import { metricOf, type AlarmDef, type DeviceProfile, type PointDef } from '../core/profiles.js';
+import type { MetricDef } from '../schema/metrics.js';
 import { unitConverter } from '../schema/units.js';
 import { Aggregate, EventKind, Quality, Severity, type Reading, type SensingEvent } from '../schema/types.js';
 
@@ -58,7 +58,7 @@ export class Normalizer {
     if (cached) return cached;
     const points = new Map<string, CompiledPoint>();
     for (const def of profile.points) {
-      const metric = findMetric(def.metric);
+      const metric = metricOf(profile, def.metric);
       if (!metric) throw new Error(`profile ${profile.id}: point ${def.name}: unknown metric ${def.metric}`);
       points.set(def.name, {
         def,

@@ -5,6 +5,7 @@ import { redactRecordSecrets } from '../core/records.js';
 import type { Registry } from '../core/prom.js';
 import type { DeviceRecord, Reading, SensingEvent, Snapshot, VideoQuality } from '../schema/types.js';
 import { HealthModel, type DeviceHealth, type HealthTransition } from './health.js';
+import { LastMessages } from './last-message.js';
 import { Normalizer } from './normalize.js';
 
 /** What the pipeline needs from the durable buffer: each add assigns the item's sequence number. */
@@ -19,6 +20,8 @@ export interface AcceptingStore {
 export class EdgePipeline implements AdapterSink {
   readonly normalizer: Normalizer;
   readonly health: HealthModel;
+  /** What each device last sent, raw (for `yiwang edge device test` through the admin API). */
+  readonly lastMessages: LastMessages;
   private readonly records = new Map<string, DeviceRecord>();
   private readonly protocolOf = new Map<string, string>();
   private readonly readingsIn;
@@ -36,6 +39,7 @@ export class EdgePipeline implements AdapterSink {
     now: () => number = Date.now,
   ) {
     this.normalizer = new Normalizer(now);
+    this.lastMessages = new LastMessages(now);
     this.health = new HealthModel((t, h) => this.onHealthTransition(t, h), now);
     this.readingsIn = metrics.counter('yiwang_edge_readings_in_total', 'Readings accepted into the durable buffer, by protocol');
     this.readingsBad = metrics.counter('yiwang_edge_readings_bad_total', 'Readings accepted with quality BAD or UNCERTAIN, by protocol');
@@ -58,6 +62,7 @@ export class EdgePipeline implements AdapterSink {
     this.protocolOf.delete(deviceId);
     this.normalizer.removeDevice(deviceId);
     this.health.untrack(deviceId);
+    this.lastMessages.forget(deviceId);
   }
 
   getRecord(deviceId: string): DeviceRecord | undefined {
@@ -69,6 +74,7 @@ export class EdgePipeline implements AdapterSink {
   }
 
   samples(samples: PointSample[]): void {
+    this.lastMessages.record(samples);
     const { readings, events, problems } = this.normalizer.normalize(samples);
     // Counted once per call, not per reading: label hashing per reading would cost more than the buffer write.
     let bad = 0;

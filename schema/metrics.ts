@@ -8,7 +8,7 @@ export interface MetricDef {
   en: string;
   type: 'number' | 'boolean';
   range?: [number, number]; // plausible range in the canonical unit; values outside are UNCERTAIN
-  category: 'hydrology' | 'water_quality' | 'meteorology' | 'air_quality' | 'fire' | 'device' | 'video';
+  category: 'hydrology' | 'water_quality' | 'meteorology' | 'air_quality' | 'fire' | 'device' | 'video' | 'custom';
 }
 
 const M = (
@@ -77,6 +77,39 @@ const BY_NAME = new Map(METRICS.map((m) => [m.name, m]));
 
 export function findMetric(name: string): MetricDef | undefined {
   return BY_NAME.get(name);
+}
+
+/**
+ * Custom metrics: a value the catalog lacks (a Sparkplug Counter, a vendor register), declared by a profile or
+ * the edge config. The `x_` prefix keeps them apart from today's and tomorrow's catalog names, and the name
+ * still fits the collector's metric rule ^[a-z][a-z0-9_]{0,63}$.
+ */
+export const CUSTOM_METRIC_RE = /^x_[a-z0-9_]{1,62}$/;
+
+/** A custom metric as declared in YAML: `unit` from the unit table (aliases allowed), range in that unit. */
+export interface CustomMetricDecl {
+  name: string;
+  unit: string;
+  zh: string;
+  en: string;
+  type?: 'number' | 'boolean';
+  range?: [number, number];
+}
+
+/** Problems with one declaration ("name: ..."), empty when it is usable. */
+export function customMetricProblems(d: CustomMetricDecl): string[] {
+  const out: string[] = [];
+  if (!CUSTOM_METRIC_RE.test(d.name)) out.push(`name: "${d.name}" must start with x_ and use lower-case letters, digits and _ (at most 64 characters)`);
+  else if (BY_NAME.has(d.name)) out.push(`name: "${d.name}" is a catalog metric`);
+  if (!findUnit(d.unit)) out.push(`unit: unknown unit "${d.unit}" (see schema/units.ts; use "count" for counters)`);
+  if ((d.type ?? 'number') === 'boolean' && d.range) out.push('range: boolean metrics have no range');
+  if (d.range && !(d.range[0] < d.range[1])) out.push(`range: [${d.range.join(', ')}] must be [low, high] with low < high`);
+  return out;
+}
+
+/** The catalog-shaped definition of a (valid) declaration, its unit spelled canonically. */
+export function customMetricDef(d: CustomMetricDecl): MetricDef {
+  return { name: d.name, unit: findUnit(d.unit)?.symbol ?? d.unit, zh: d.zh, en: d.en, type: d.type ?? 'number', range: d.range, category: 'custom' };
 }
 
 // The catalog must be self-consistent: checked once at load so a typo never ships.

@@ -119,6 +119,18 @@ export interface DeviceRecord {
   seq?: number;
   updatedAt?: number;
   edgeId?: string;
+  customMetrics?: MetricDefinition[];
+}
+
+/** A metric outside the catalog carried with the record that uses it (see CustomMetricDecl). */
+export interface MetricDefinition {
+  name: string;
+  unit: string;
+  zh: string;
+  en: string;
+  type?: string;
+  rangeMin?: number;
+  rangeMax?: number;
 }
 
 export interface QualityCheck {

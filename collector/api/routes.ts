@@ -2,7 +2,7 @@
 // scope includes its bureau; anything else answers 404 exactly as if it did not exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toCsv } from '../../core/csv.js';
-import { recordsFromCsv, recordsToCsv, recordsToJson, validateRecord } from '../../core/records.js';
+import { CSV_EXPORT_ENCODINGS, csvExportEncoding, recordsFromCsv, recordsToCsvBytes, recordsToJson, validateRecord } from '../../core/records.js';
 import { isValidEdgeId } from '../../schema/topics.js';
 import type { DeviceRecord } from '../../schema/types.js';
 import { createToken, type Principal } from '../auth/tokens.js';
@@ -10,7 +10,7 @@ import { SEVERITY_NAMES } from '../store/sql/events.js';
 import { visibleTo } from '../store/records.js';
 import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName, type DeviceRow } from '../store/index.js';
 import type { ApiContext } from './context.js';
-import { HttpError, notFound, parseBbox, parseDuration, parseTime, readBody, readJson, sendJson, sendText, wantsCsv } from './http.js';
+import { HttpError, notFound, parseBbox, parseDuration, parseTime, readJson, sendJson, sendText, wantsCsv } from './http.js';
 import { serveFeed } from './sse.js';
 
 export interface Caller extends Principal {
@@ -151,7 +151,13 @@ const exportRecords: Handler = async (ctx, who, req, res, q) => {
   const records = await ctx.store.registry.list({ bureau: who.bureau });
   const format = q.get('format') ?? (/\btext\/csv\b/.test(req.headers.accept ?? '') ? 'csv' : 'json');
   if (format === 'csv') {
-    return sendText(res, 200, recordsToCsv(records), 'text/csv; charset=utf-8', { 'content-disposition': 'attachment; filename="records.csv"' });
+    // UTF-8 with a BOM by default (Excel opens it correctly); ?encoding=gb18030 for older Excel and WPS set-ups.
+    const encoding = csvExportEncoding(q.get('encoding') ?? 'utf-8');
+    if (!encoding) throw new HttpError(400, `encoding: must be ${CSV_EXPORT_ENCODINGS.join(' or ')}, got "${q.get('encoding')}"`);
+    const bytes = await recordsToCsvBytes(records, encoding);
+    res.writeHead(200, { 'content-type': `text/csv; charset=${encoding}`, 'content-length': bytes.length, 'content-disposition': 'attachment; filename="records.csv"' });
+    res.end(bytes);
+    return;
   }
   if (format !== 'json') throw new HttpError(400, `format: must be csv or json, got "${format}"`);
   sendText(res, 200, recordsToJson(records), 'application/json; charset=utf-8');
@@ -159,10 +165,17 @@ const exportRecords: Handler = async (ctx, who, req, res, q) => {
 
 const importRecords: Handler = async (ctx, who, req, res) => {
   requireAdmin(who);
-  const text = await readBody(req, 32 * 1024 * 1024);
-  const parsed = recordsFromCsv(text);
+  // Raw bytes: the file may be GB18030 (Excel's "CSV (逗号分隔)" on Chinese Windows), not UTF-8.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 32 * 1024 * 1024) throw new HttpError(413, `body larger than ${32 * 1024 * 1024} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const parsed = recordsFromCsv(Buffer.concat(chunks));
   const { created, updated } = await ctx.store.registry.upsertMany(parsed.records, `import:${who.name}`);
-  sendJson(res, parsed.errors.length && !parsed.records.length ? 400 : 200, { imported: parsed.records.length, created, updated, errors: parsed.errors });
+  sendJson(res, parsed.errors.length && !parsed.records.length ? 400 : 200, { imported: parsed.records.length, created, updated, encoding: parsed.encoding, errors: parsed.errors });
 };
 
 /**

@@ -1,4 +1,5 @@
 // The `protocols.mqtt` settings block and the per-device `connection` block, parsed with precise errors.
+import { passwordEnvProblems, passwordOf } from '../../core/env.js';
 import { hashProblem } from '../../core/secrets.js';
 
 export interface BrokerUser {
@@ -17,7 +18,7 @@ export interface LocalBrokerSettings {
 export interface SiteBrokerSettings {
   url: string;
   username?: string;
-  password?: string;
+  password?: string;    // resolved from passwordEnv when that is given
   ca?: string;          // PEM text of the CA that signed the site broker's certificate (mqtts)
   clientId?: string;
 }
@@ -99,7 +100,7 @@ function parseSite(v: unknown, out: string[]): SiteBrokerSettings | undefined {
     out.push(`${at}: must be an object`);
     return undefined;
   }
-  unknownKeys(v, ['url', 'username', 'password', 'ca', 'clientId'], at, out);
+  unknownKeys(v, ['url', 'username', 'password', 'passwordEnv', 'ca', 'clientId'], at, out);
   if (typeof v.url !== 'string' || !/^mqtts?:\/\/[^/]+/.test(v.url)) {
     out.push(`${at}.url: must be mqtt://host[:port] or mqtts://host[:port]`);
     return undefined;
@@ -111,6 +112,8 @@ function parseSite(v: unknown, out: string[]): SiteBrokerSettings | undefined {
     if (typeof x !== 'string' || !x) out.push(`${at}.${k}: must be a non-empty string`);
     else s[k] = x;
   }
+  out.push(...passwordEnvProblems(v, at));
+  if (v.passwordEnv !== undefined) s.password = passwordOf(v);
   return s;
 }
 

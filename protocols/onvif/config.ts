@@ -1,11 +1,12 @@
 // Device connection, edge settings and profile options of the ONVIF adapter, with defaults and validation.
+import { passwordEnvProblems, passwordOf } from '../../core/env.js';
 import type { DeviceProfile } from '../../core/profiles.js';
 
 export interface OnvifConnection {
   host: string;
   port: number;          // ONVIF device service HTTP port (default 80)
   username?: string;
-  password?: string;
+  password?: string;     // resolved from passwordEnv when that is given
   path: string;          // device service path (default /onvif/device_service)
   /** Use this stream URL instead of the one ONVIF reports (NAT'd cameras, NVR channels). */
   streamUri?: string;
@@ -51,13 +52,14 @@ export function validateConnection(c: unknown): string[] {
   if (c.port !== undefined && (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535)) {
     problems.push('connection.port: must be an integer 1–65535 (the ONVIF HTTP port, default 80)');
   }
-  for (const k of ['username', 'password', 'path', 'streamUri'] as const) {
+  for (const k of ['username', 'password', 'passwordEnv', 'path', 'streamUri'] as const) {
     if (c[k] !== undefined && typeof c[k] !== 'string') problems.push(`connection.${k}: must be a string`);
   }
   if (typeof c.path === 'string' && !c.path.startsWith('/')) problems.push('connection.path: must start with / (default /onvif/device_service)');
   if (typeof c.streamUri === 'string' && !/^(rtsps?|https?|file):/i.test(c.streamUri)) problems.push('connection.streamUri: must be an rtsp:// URL');
-  if (c.password !== undefined && c.username === undefined) problems.push('connection.username: required when a password is given');
-  const known = new Set(['host', 'port', 'username', 'password', 'path', 'streamUri']);
+  problems.push(...passwordEnvProblems(c, 'connection'));
+  if ((c.password !== undefined || c.passwordEnv !== undefined) && c.username === undefined) problems.push('connection.username: required when a password is given');
+  const known = new Set(['host', 'port', 'username', 'password', 'passwordEnv', 'path', 'streamUri']);
   for (const k of Object.keys(c)) if (!known.has(k)) problems.push(`connection.${k}: unknown field`);
   return problems;
 }
@@ -67,7 +69,7 @@ export function parseConnection(c: Record<string, unknown>): OnvifConnection {
     host: String(c.host),
     port: typeof c.port === 'number' ? c.port : 80,
     username: typeof c.username === 'string' ? c.username : undefined,
-    password: typeof c.password === 'string' ? c.password : undefined,
+    password: passwordOf(c),
     path: typeof c.path === 'string' ? c.path : '/onvif/device_service',
     streamUri: typeof c.streamUri === 'string' ? c.streamUri : undefined,
   };

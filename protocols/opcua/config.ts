@@ -1,5 +1,7 @@
 // OPC UA device connection + protocol settings: validation and the resolved per-point monitoring parameters.
-import { resolveNodeId } from 'node-opcua';
+// node-opcua-nodeid, not node-opcua: validating a config (every CLI call) must not load the whole stack (~1.5 s).
+import { resolveNodeId } from 'node-opcua-nodeid';
+import { passwordEnvProblems, passwordOf } from '../../core/env.js';
 import type { DeviceProfile, OpcuaPoint, PointDef } from '../../core/profiles.js';
 
 export const SECURITY_MODES = ['None', 'Sign', 'SignAndEncrypt'] as const;
@@ -87,14 +89,7 @@ export function validateConnection(connection: unknown, profile: DeviceProfile):
     problems.push('connection.username: must be a non-empty string');
   }
   if (password !== undefined && typeof password !== 'string') problems.push('connection.password: must be a string');
-  if (passwordEnv !== undefined) {
-    if (typeof passwordEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) {
-      problems.push('connection.passwordEnv: must be an environment variable name');
-    } else if (process.env[passwordEnv] === undefined) {
-      problems.push(`connection.passwordEnv: environment variable ${passwordEnv} is not set`);
-    }
-    if (password !== undefined) problems.push('connection.passwordEnv: give password or passwordEnv, not both');
-  }
+  problems.push(...passwordEnvProblems(connection, 'connection'));
   const hasPassword = password !== undefined || passwordEnv !== undefined;
   if ((username === undefined) !== !hasPassword) {
     problems.push('connection.username/password: give both or neither');
@@ -130,8 +125,7 @@ export function resolveConnection(c: OpcuaConnection): ResolvedConnection {
   let securityPolicy: SecurityPolicyName = c.securityPolicy ?? 'None';
   if (c.securityMode === undefined && securityPolicy !== 'None') securityMode = 'SignAndEncrypt';
   if (securityMode !== 'None' && c.securityPolicy === undefined) securityPolicy = 'Basic256Sha256';
-  const password = c.passwordEnv !== undefined ? process.env[c.passwordEnv] : c.password;
-  return { endpoint: c.endpoint, securityMode, securityPolicy, username: c.username, password };
+  return { endpoint: c.endpoint, securityMode, securityPolicy, username: c.username, password: passwordOf(c) };
 }
 
 export function parseSettings(settings: Record<string, unknown> | undefined): OpcuaSettings {

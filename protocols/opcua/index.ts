@@ -1,7 +1,8 @@
 // OPC UA client adapter: subscriptions with monitored items (no polling), one session per device.
+// node-opcua is loaded in start(), not at import: validating a config (every CLI call) needs only config.ts.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OPCUACertificateManager } from 'node-opcua';
+import type { OPCUACertificateManager } from 'node-opcua';
 import type { DeviceProfile } from '../../core/profiles.js';
 import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, ProtocolAdapter } from '../adapter.js';
 import {
@@ -12,7 +13,8 @@ import {
   type OpcuaConnection,
   type OpcuaSettings,
 } from './config.js';
-import { DeviceSession } from './session.js';
+import { routeNodeOpcuaLogs } from './logging.js';
+import type { DeviceSession } from './session.js';
 
 export { validateConnection } from './config.js';
 export type { OpcuaConnection, OpcuaSettings } from './config.js';
@@ -25,6 +27,7 @@ export class OpcuaAdapter implements ProtocolAdapter {
   private certificateManager: OPCUACertificateManager | undefined;
   private sink: AdapterSink | undefined;
   private log: AdapterLogger | undefined;
+  private Session: typeof DeviceSession | undefined;
 
   constructor(options: AdapterOptions) {
     this.settings = parseSettings(options.settings);
@@ -39,6 +42,9 @@ export class OpcuaAdapter implements ProtocolAdapter {
   async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
     this.sink = sink;
     this.log = log;
+    routeNodeOpcuaLogs(log);
+    const [{ OPCUACertificateManager }, { DeviceSession }] = await Promise.all([import('node-opcua'), import('./session.js')]);
+    this.Session = DeviceSession;
     mkdirSync(this.pkiDir, { recursive: true });
     this.certificateManager = new OPCUACertificateManager({
       rootFolder: this.pkiDir,
@@ -57,8 +63,8 @@ export class OpcuaAdapter implements ProtocolAdapter {
 
   /** Starts the device's session in the background; connection problems arrive as sink.status reports. */
   async addDevice(device: DeviceBinding): Promise<void> {
-    const { sink, log, certificateManager } = this;
-    if (!sink || !log || !certificateManager) throw new Error('opcua adapter: addDevice before start()');
+    const { sink, log, certificateManager, Session } = this;
+    if (!sink || !log || !certificateManager || !Session) throw new Error('opcua adapter: addDevice before start()');
     const problems = validateConnection(device.connection, device.profile);
     if (problems.length) {
       const detail = problems.join('; ');
@@ -67,7 +73,7 @@ export class OpcuaAdapter implements ProtocolAdapter {
       throw new Error(`device ${device.id}: ${detail}`);
     }
     await this.removeDevice(device.id);
-    const session = new DeviceSession(device.id, resolveConnection(device.connection as unknown as OpcuaConnection) /* validated above */, subscriptionSpec(device.profile), {
+    const session = new Session(device.id, resolveConnection(device.connection as unknown as OpcuaConnection) /* validated above */, subscriptionSpec(device.profile), {
       sink,
       log,
       settings: this.settings,

@@ -79,7 +79,9 @@ describe('yiwang CLI', () => {
     const cam = await yiwang('edge', 'camera', 'add', '--config', cfg, '--id', '34012100001320000009', '--host', '127.0.0.1', '--port', '8000', '--user', 'admin', '--password', 'pw', '--name', '村口球机', '--camera-type', 'dome', '--fill-light', 'infrared', '--direction', 'SE', '--share', 'public_security,water', '--lon', '117.1', '--lat', '31.9', '--no-apply');
     expect(cam.code).toBe(0);
     const camDev = YAML.parse(readFileSync(cfg, 'utf8')).devices.find((d: { id: string }) => d.id === '34012100001320000009');
-    expect(camDev).toMatchObject({ profile: 'onvif-ip-camera', kind: 'camera', name: '村口球机', sharingScope: ['public_security', 'water'], location: { longitude: 117.1, latitude: 31.9 }, camera: { cameraType: 'dome', fillLight: 'infrared', direction: 'SE' }, connection: { host: '127.0.0.1', port: 8000, username: 'admin', password: 'pw' } });
+    expect(camDev).toMatchObject({ profile: 'onvif-ip-camera', kind: 'camera', name: '村口球机', sharingScope: ['public_security', 'water'], location: { longitude: 117.1, latitude: 31.9 }, camera: { cameraType: 'dome', fillLight: 'infrared', direction: 'SE' }, connection: { host: '127.0.0.1', port: 8000, username: 'admin', passwordEnv: 'YIWANG_DEVICE_34012100001320000009_PASSWORD' } });
+    expect(camDev.connection.password).toBeUndefined(); // the password went to edge.env, not the YAML
+    expect(readFileSync(join(dir, 'edge.env'), 'utf8')).toContain('YIWANG_DEVICE_34012100001320000009_PASSWORD=pw\n');
     const badCam = await yiwang('edge', 'camera', 'add', '--config', cfg, '--id', '34012100001340000009', '--host', '127.0.0.1', '--direction', 'up', '--no-apply');
     expect(badCam.code).toBe(1);
     expect(badCam.err).toContain('type code 134');

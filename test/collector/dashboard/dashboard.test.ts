@@ -22,6 +22,8 @@ const records: DeviceRecord[] = [
   {
     id: 'rg-01', name: '东村雨量计', kind: 'sensor', profileId: 'rain-gauge-modbus',
     site: { id: 'dongcun', name: '东村', type: 'village' }, location: { longitude: 121.404, latitude: 31.203 }, sharingScope: ['water'], seq: 2,
+    // A metric the catalog lacks, declared by the device's profile and carried in its record.
+    customMetrics: [{ name: 'x_tip_count', unit: 'count', zh: '翻斗计数', en: 'Bucket tips', type: 'number', rangeMin: 0, rangeMax: 1e9 }],
   },
   {
     id: 'cam-01', name: '泵站摄像机', kind: 'camera', profileId: 'onvif-ip-camera',
@@ -112,6 +114,7 @@ describe('bureau dashboard in chromium', () => {
     const readings: Reading[] = [];
     for (let i = 50; i >= 1; i--) readings.push(reading('wl-01', 'water_level', 'm', now - i * MIN, 2.8 + (50 - i) * 0.01));
     for (let i = 6; i >= 1; i--) readings.push(reading('rg-01', 'rainfall', 'mm', now - i * 10 * MIN, i * 0.5));
+    readings.push(reading('rg-01', 'x_tip_count', 'count', now - MIN, 1234));
     readings.push(reading('cam-01', 'video_online', 'bool', now - MIN, true), reading('hy-01', 'pipe_pressure', 'MPa', now - MIN, 0.35));
     const events = [
       { deviceId: 'wl-01', kind: EventKind.THRESHOLD_CROSSED, severity: Severity.WARNING, message: '水位超过预警线', ts: now - 30 * MIN, seq: seq++, metric: 'water_level', value: 3.51, threshold: 3.5 },
@@ -262,6 +265,16 @@ describe('bureau dashboard in chromium', () => {
     const text = await page.textContent('.events-table');
     expect(text).toContain('threshold crossed');
     expect(text).not.toContain('消防专用报警');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('labels a custom metric with the names its device record carries', async () => {
+    await page.evaluate(() => (location.hash = '#/device/rg-01'));
+    await page.waitForSelector('.latest-card[data-metric="x_tip_count"]');
+    expect(await page.textContent('.latest-card[data-metric="x_tip_count"] .metric-name')).toBe('Bucket tips');
+    await page.click('button.lang');
+    await expect.poll(() => page.textContent('.latest-card[data-metric="x_tip_count"] .metric-name')).toBe('翻斗计数');
+    expect(await page.textContent('.latest-card[data-metric="x_tip_count"] .value')).toBe('1234');
     expect(pageErrors).toEqual([]);
   });
 });

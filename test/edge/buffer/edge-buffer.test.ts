@@ -75,7 +75,7 @@ describe('EdgeBuffer', () => {
     ]);
     expect(critical[0]!.batch.records).toEqual([
       // decodeBatch sets repeated fields to [] (arrays: true)
-      { id: 'cam-1', name: '东门', kind: 'camera', camera: { cameraType: 'dome', ptz: true, streamUris: [] }, sharingScope: [], seq: recSeq },
+      { id: 'cam-1', name: '东门', kind: 'camera', camera: { cameraType: 'dome', ptz: true, streamUris: [] }, sharingScope: [], customMetrics: [], seq: recSeq },
     ]);
     expect(critical[0]!.batch.readings ?? []).toEqual([]);
 

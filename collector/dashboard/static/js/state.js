@@ -38,6 +38,19 @@ export function health(status) {
 
 export function setDevices(list) {
   state.devices = new Map(list.map((d) => [d.id, d]));
+  for (const d of list) addCustomMetrics(d);
+}
+
+/**
+ * A device's custom metrics (x_ names, declared by its profile or edge and carried in its 一机一档 record):
+ * merged over the catalog so their names, units and ranges show like catalog metrics.
+ */
+export function addCustomMetrics(device) {
+  for (const m of device?.customMetrics ?? []) {
+    if (!m?.name || state.catalog.metrics.some((c) => c.name === m.name)) continue;
+    const range = m.rangeMin !== undefined && m.rangeMax !== undefined ? [m.rangeMin, m.rangeMax] : undefined;
+    state.metricByName.set(m.name, { name: m.name, unit: m.unit, zh: m.zh || m.name, en: m.en || m.name, type: m.type || 'number', range, category: 'custom' });
+  }
 }
 
 export function setLatest(rows) {

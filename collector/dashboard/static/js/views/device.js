@@ -5,7 +5,7 @@ import { createChart } from '../chart.js';
 import { h, select } from '../dom.js';
 import { fmtStep, fmtTime, redactUrl } from '../format.js';
 import { label, t } from '../i18n.js';
-import { metricDef, metricName, state, thresholdsFor } from '../state.js';
+import { addCustomMetrics, metricDef, metricName, state, thresholdsFor } from '../state.js';
 import { errorBox, fmtValue, severityBadge, siteLabel, statusBadge, verdictBadge } from './common.js';
 
 const RANGES = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
@@ -270,6 +270,7 @@ export function mountDevice(root, { id, params, navigate }) {
       const { metrics: _m, ...record } = rec;
       device = Object.assign(state.devices.get(id) ?? {}, record);
       state.devices.set(id, device);
+      addCustomMetrics(device);
     } catch (err) {
       if (err?.name === 'AbortError') return;
       root.replaceChildren(head, err instanceof ApiError && err.status === 404 ? h('p', { class: 'error' }, t('notFound')) : errorBox(err));
