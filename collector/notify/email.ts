@@ -2,6 +2,7 @@
 // title. STARTTLS is required by default (a relay that cannot do TLS is refused, not silently used in the clear);
 // the password comes from an environment variable.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { EmailChannelConfig } from './config.js';
 import { startResult } from './http.js';
@@ -32,7 +33,7 @@ export function createEmailChannel(cfg: EmailChannelConfig, env: NodeJS.ProcessE
     secure: security === 'tls',
     requireTLS: security === 'starttls',
     ignoreTLS: security === 'none',
-    tls: { rejectUnauthorized: cfg.rejectUnauthorized ?? true, ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}), servername: cfg.host },
+    tls: { rejectUnauthorized: cfg.rejectUnauthorized ?? true, ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}), ...(isIP(cfg.host) ? {} : { servername: cfg.host }) },
     ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
     connectionTimeout: timeout,
     greetingTimeout: timeout,
@@ -66,7 +67,8 @@ export function createEmailChannel(cfg: EmailChannelConfig, env: NodeJS.ProcessE
         const reply = e.responseCode ? `SMTP ${e.responseCode}: ${(e.response ?? e.message).slice(0, 200)}` : e.message;
         // Bad credentials and 5xx replies come back the same next time; network trouble and 4xx may not.
         const retryable = e.code === 'EAUTH' || e.code === 'ECONFIG' ? false : e.permanent !== undefined ? !e.permanent : e.responseCode ? e.responseCode < 500 : true;
-        return finish({ ok: false, error: `${e.code ? `${e.code}: ` : ''}${reply}`, retryable });
+        const why = e.code === 'ETLS' ? ' (TLS could not be started; security: starttls never sends in the clear)' : '';
+        return finish({ ok: false, error: `${e.code ? `${e.code}: ` : ''}${reply}${why}`, retryable });
       }
     },
     async close() {
