@@ -8,6 +8,7 @@ export const state = {
   devices: new Map(), // id → DeviceRecord (with runtimeStatus, lastSeen)
   latest: new Map(), // device id → Map(metric → { value, ts, unit, quality })
   who: undefined, // { name, bureau, admin } when the collector tells us
+  mapConfig: {}, // /dashboard/map.json: { tiles, boundary, center, zoom }
 };
 
 export function setCatalog(c) {
