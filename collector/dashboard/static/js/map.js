@@ -6,7 +6,7 @@
 import { h, s } from './dom.js';
 import { projectorFor } from './geo.js';
 import { health } from './state.js';
-import { label, t } from './i18n.js';
+import { label, reasonText, t } from './i18n.js';
 
 const L = globalThis.L; // leaflet.js and leaflet.markercluster.js are classic scripts loaded before the modules
 const HEALTH_RANK = { online: 0, unknown: 1, degraded: 2, offline: 3 };
@@ -87,7 +87,7 @@ export function createMap(devices, { onSelect, selected, config = {} } = {}) {
 
   function tooltipText(d) {
     const c = colorOf(d);
-    return `${d.name || d.id} · ${label('kind', d.kind)} · ${c.label}${d.statusReason ? ` (${d.statusReason})` : ''}${d.site?.name ? ` · ${d.site.name}` : ''}`;
+    return `${d.name || d.id} · ${label('kind', d.kind)} · ${c.label}${d.statusReason ? ` (${reasonText(d.statusReason)})` : ''}${d.site?.name ? ` · ${d.site.name}` : ''}`;
   }
 
   function clusterIcon(cluster) {
