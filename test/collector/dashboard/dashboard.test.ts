@@ -1,13 +1,16 @@
 // The dashboard in a real browser (Debian's chromium via playwright-core) against a real collector fed by a real
 // MQTT edge: sign-in, bureau scoping in list and map, a chart, live values through the SSE feed, CSV export.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../core/log.js';
 import { startCollector, type Collector } from '../../../collector/index.js';
-import { serveDashboard } from '../../../collector/dashboard/serve.js';
+import { createDashboardHandler } from '../../../collector/dashboard/serve.js';
+import { resolveMapConfig } from '../../../collector/dashboard/config.js';
 import { EventKind, Severity, Verdict, type DeviceRecord, type Reading } from '../../../schema/types.js';
 import { tempDir, TestEdge } from '../helpers.js';
 
@@ -58,7 +61,7 @@ interface FrontProxy {
  * the collector serves both once serveDashboard is hooked into its server). Sitting in the middle lets the test
  * cut the SSE stream and watch the page resume it.
  */
-async function startFrontProxy(target: number): Promise<FrontProxy> {
+async function startFrontProxy(target: number, serveDashboard: (req: http.IncomingMessage, res: http.ServerResponse) => boolean): Promise<FrontProxy> {
   const feeds = new Set<http.ServerResponse>();
   const feedRequests: string[] = [];
   const server = http.createServer((req, res) => {
@@ -91,6 +94,33 @@ async function startFrontProxy(target: number): Promise<FrontProxy> {
   };
 }
 
+// A 1×1 PNG: what a tile server answers, as far as the browser's <img> is concerned.
+const TILE_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+interface TileServer {
+  port: number;
+  /** tk= of every tile request. */
+  keys: string[];
+  close(): Promise<void>;
+}
+
+async function startTileServer(): Promise<TileServer> {
+  const keys: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    keys.push(url.searchParams.get('tk') ?? '');
+    if (!/^\/tiles\/\d+\/\d+\/\d+\.png$/.test(url.pathname)) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': TILE_PNG.length });
+    res.end(TILE_PNG);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    keys,
+    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+  };
+}
+
 describe('bureau dashboard in chromium', () => {
   const tmp = tempDir('yiwang-dashboard-');
   let c: Collector;
@@ -100,11 +130,23 @@ describe('bureau dashboard in chromium', () => {
   let browser: Browser;
   let page: Page;
   let waterToken: string;
+  let tiles: TileServer;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     c = await startCollector({ overrides: { dataDir: tmp.dir, httpPort: 0, mqttPort: 0 }, log: silentLogger });
-    proxy = await startFrontProxy(c.httpPort);
+    // The map: a tile server on 127.0.0.1 with a key, and a boundary around the test devices.
+    tiles = await startTileServer();
+    const boundary = join(tmp.dir, 'area.geojson');
+    writeFileSync(boundary, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: '测试片区' }, geometry: { type: 'Polygon', coordinates: [[[121.38, 31.18], [121.45, 31.18], [121.45, 31.22], [121.38, 31.22], [121.38, 31.18]]] } }] }));
+    const map = resolveMapConfig(
+      { tiles: [{ name: '测试底图', url: `http://127.0.0.1:${tiles.port}/tiles/{z}/{x}/{y}.png?tk={key}`, keyEnv: 'TEST_TILE_KEY', attribution: '测试 <b>底图</b>' }], boundary },
+      { TEST_TILE_KEY: 'tile-key-1' },
+      fileURLToPath(new URL('../../../', import.meta.url)),
+    );
+    // map.json holds the tile key: only for tokens the collector accepts.
+    const authorize = async (req: http.IncomingMessage) => (await fetch(`http://127.0.0.1:${c.httpPort}/api/v1/sites`, { headers: { authorization: String(req.headers.authorization ?? '') } })).ok;
+    proxy = await startFrontProxy(c.httpPort, createDashboardHandler({ map, authorize }));
     base = `http://127.0.0.1:${proxy.port}`;
 
     const pw = await c.addEdge(EDGE);
@@ -118,7 +160,8 @@ describe('bureau dashboard in chromium', () => {
     readings.push(reading('cam-01', 'video_online', 'bool', now - MIN, true), reading('hy-01', 'pipe_pressure', 'MPa', now - MIN, 0.35));
     const events = [
       { deviceId: 'wl-01', kind: EventKind.THRESHOLD_CROSSED, severity: Severity.WARNING, message: '水位超过预警线', ts: now - 30 * MIN, seq: seq++, metric: 'water_level', value: 3.51, threshold: 3.5 },
-      { deviceId: 'rg-01', kind: EventKind.DEVICE_OFFLINE, severity: Severity.MAJOR, message: 'no response', ts: now - 5 * MIN, seq: seq++ },
+      { deviceId: 'rg-01', kind: EventKind.DEVICE_OFFLINE, severity: Severity.MAJOR, message: 'no response', code: 'timeout', ts: now - 5 * MIN, seq: seq++ },
+      { deviceId: 'cam-01', kind: EventKind.VIDEO_FAULT_RAISED, severity: Severity.WARNING, message: 'too_dark warn: mean luma 21.3', code: 'too_dark', value: 0.8, ts: now - 4 * MIN, seq: seq++ },
       { deviceId: 'hy-01', kind: EventKind.ALARM_RAISED, severity: Severity.CRITICAL, message: '消防专用报警', ts: now - 2 * MIN, seq: seq++ },
     ];
     await edge.send({ edgeId: EDGE, batchId: batchId++, firstSeq: 1, lastSeq: 4, records });
@@ -137,6 +180,7 @@ describe('bureau dashboard in chromium', () => {
     await browser?.close();
     await edge?.close();
     await proxy?.close();
+    await tiles?.close();
     await c?.stop();
     tmp.remove();
   });
@@ -158,14 +202,43 @@ describe('bureau dashboard in chromium', () => {
   it('shows only water-shared devices in the list and on the map, coloured by health', async () => {
     const listed = await page.$$eval('.devices-table tr[data-device]', (rows) => rows.map((r) => (r as HTMLElement).dataset.device).sort());
     expect(listed).toEqual(WATER_IDS);
-    const mapped = await page.$$eval('svg.map g.dev', (gs) => gs.map((g) => g.getAttribute('data-device')).sort());
-    expect(mapped).toEqual(WATER_IDS);
     const body = await page.textContent('body');
     expect(body).not.toContain('西街消火栓');
     expect(body).toContain('东村水位计');
-    const healthOf = (id: string) => page.getAttribute(`svg.map g.dev[data-device="${id}"]`, 'data-health');
+    // The fitted map: wl-01 and rg-01 (300 m apart) share a cluster coloured by its worst member; cam-01 stands alone.
+    await page.waitForSelector('.map-cluster');
+    expect(await page.$$eval('.map-cluster', (cs) => cs.map((c) => c.textContent))).toEqual(['2']);
+    expect(await page.getAttribute('.map-cluster [data-worst]', 'data-worst')).toBe('offline');
+    expect(await page.$$eval('.dev-marker', (ms) => ms.map((m) => (m as HTMLElement).dataset.device))).toEqual(['cam-01']);
+    expect(await page.$('.dev-marker[data-device="hy-01"]')).toBeNull();
+    // Tiles come from the configured server with the key from the environment; the CSP lets them in.
+    await expect.poll(() => page.$$eval('img.leaflet-tile-loaded', (t) => t.length)).toBeGreaterThan(0);
+    expect(new Set(tiles.keys)).toEqual(new Set(['tile-key-1']));
+    expect(await page.getAttribute('.map', 'data-offline')).toBe('false');
+    expect(await page.textContent('.leaflet-control-attribution')).toContain('测试 <b>底图</b>'); // config text shown as text
+    expect(await page.$('path.boundary')).not.toBeNull();
+    // Zoom into the cluster: its two devices appear with their health colours.
+    const zoom = async () => Number(await page.getAttribute('.map-canvas', 'data-zoom'));
+    const fitted = await zoom();
+    await page.click('.map-cluster');
+    await expect.poll(zoom).toBeGreaterThan(fitted);
+    await page.waitForSelector('.dev-marker[data-device="wl-01"]');
+    const healthOf = (id: string) => page.getAttribute(`.dev-marker[data-device="${id}"]`, 'data-health');
     expect(await healthOf('wl-01')).toBe('online');
     expect(await healthOf('rg-01')).toBe('offline');
+    // Zoom out with the control and pan by dragging.
+    const zoomed = await zoom();
+    await page.click('.leaflet-control-zoom-out');
+    await expect.poll(zoom).toBe(zoomed - 1);
+    const center = await page.getAttribute('.map-canvas', 'data-center');
+    const box = (await page.$('.map-canvas'))!.boundingBox();
+    const { x, y, width, height } = (await box)!;
+    await page.mouse.move(x + width / 2, y + height / 2);
+    await page.mouse.down();
+    await page.mouse.move(x + width / 2 - 150, y + height / 2 + 60, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(() => page.getAttribute('.map-canvas', 'data-center')).not.toBe(center);
+    await page.screenshot({ path: '/tmp/dashboard-map.png' });
     expect(await page.textContent('.devices-table tr[data-device="wl-01"] .latest-cell')).toContain('水位 3.29 m');
     // Filters narrow the list.
     await page.fill('.filter-text', '雨量');
@@ -186,9 +259,20 @@ describe('bureau dashboard in chromium', () => {
 
   it('opens a device from the map and draws its chart with threshold lines', async () => {
     await page.waitForSelector('.feed-state[data-state="live"]');
-    await page.click('svg.map g.dev[data-device="wl-01"]');
+    // A freshly fitted overview: wl-01 sits in the cluster; clicking the cluster zooms in to it.
+    await page.click('a.tab[href="#/events"]');
+    await page.click('a.tab[href="#/"]');
+    await page.click('.map-cluster');
+    await page.waitForSelector('.dev-marker[data-device="wl-01"]');
+    await page.click('.dev-marker[data-device="wl-01"]');
     await page.waitForSelector('.chart path.series');
     expect(page.url()).toContain('#/device/wl-01');
+    // No range chosen: the 24 h default narrows to the 50 minutes this young device has data for.
+    await expect.poll(() => page.textContent('.chart-info')).toMatch(/原始数据.*50 个点 · 数据始于/);
+    const from = Number(await page.getAttribute('.chart-box', 'data-from'));
+    const to = Number(await page.getAttribute('.chart-box', 'data-to'));
+    expect(to - from).toBeGreaterThan(50 * MIN);
+    expect(to - from).toBeLessThan(60 * MIN);
     await page.click('button[data-range="1h"]');
     await expect.poll(() => page.textContent('.chart-info')).toMatch(/原始数据.*50 个点/);
     const points = Number(await page.getAttribute('.chart path.series', 'data-points'));
@@ -196,7 +280,8 @@ describe('bureau dashboard in chromium', () => {
     expect((await page.getAttribute('.chart path.series', 'd'))!.split(/[ML]/).filter(Boolean)).toHaveLength(50);
     expect(await page.getAttribute('.chart line.th-warning', 'data-value')).toBe('3.5');
     expect(await page.getAttribute('.chart line.th-alarm', 'data-value')).toBe('4.2');
-    expect(await page.textContent('.events-table')).toContain('水位超过预警线');
+    // Event texts are built from code/metric/value/threshold in the page's language; the edge's message stays as a title.
+    expect(await page.textContent('.events-table')).toContain('水位 3.51 m 超过预警线 3.5 m');
     expect(await page.textContent('.record-box')).toContain('区水务局');
   });
 
@@ -213,7 +298,8 @@ describe('bureau dashboard in chromium', () => {
     // The offline rain gauge reports again: its status event turns it green on the map.
     await edge.send({ edgeId: EDGE, batchId: batchId++, firstSeq: seq, lastSeq: seq, events: [{ deviceId: 'rg-01', kind: EventKind.DEVICE_ONLINE, severity: Severity.INFO, message: 'back', ts: Date.now(), seq: seq++ }] });
     await page.click('a.tab[href="#/"]');
-    await expect.poll(() => page.getAttribute('svg.map g.dev[data-device="rg-01"]', 'data-health')).toBe('online');
+    await page.waitForSelector('.map-cluster');
+    await expect.poll(() => page.getAttribute('.map-cluster [data-worst]', 'data-worst')).toBe('online');
     await page.screenshot({ path: '/tmp/dashboard-overview.png', fullPage: true });
   });
 
@@ -230,41 +316,109 @@ describe('bureau dashboard in chromium', () => {
     await expect.poll(() => page.textContent('.devices-table tr[data-device="wl-01"] .latest-cell')).toBe('水位 3.91 m');
   });
 
-  it('shows a camera: "no snapshot yet" on 404, then the snapshot and quality verdicts; English labels', async () => {
+  it('says events in Chinese from their codes: offline reasons and video checks', async () => {
+    await page.click('a.tab[href="#/events"]');
+    await page.waitForSelector('.events-table tr[data-event]');
+    const text = await page.textContent('.events-table');
+    expect(text).toContain('设备离线：通信超时');
+    expect(text).toContain('视频故障：亮度异常（过暗）');
+    expect(text).not.toContain('no response'); // the English message is only the title
+    expect(await page.getAttribute('.events-table tr[data-event] td.event-text[title="no response"]', 'title')).toBe('no response');
+  });
+
+  it('shows a camera: "no snapshot yet" on 404, then the snapshot and quality verdicts; labelled history; no overflow at 1,560 px', async () => {
+    await page.setViewportSize({ width: 1560, height: 900 });
+    await page.click('a.tab[href="#/"]');
     await page.click('.devices-table tr[data-device="cam-01"] a');
     await page.waitForSelector('.no-snapshot');
     expect(await page.textContent('.no-snapshot')).toBe('暂无抓图');
     await page.waitForSelector('.no-quality');
-    // The edge uploads a snapshot and a quality verdict; Refresh shows both.
+    // The edge re-registers the camera with long stream URIs, uploads a snapshot and two quality results.
     const ts = Date.now();
+    const longUri = (ch: number) => `rtsp://10.0.0.9:554/Streaming/Channels/${ch}01?transportmode=unicast&profile=Profile_${ch}&token=0123456789abcdef0123456789abcdef0123456789abcdef&extra=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa`;
     await edge.send({
-      edgeId: EDGE, batchId: batchId++, firstSeq: seq, lastSeq: seq + 1,
+      edgeId: EDGE, batchId: batchId++, firstSeq: seq, lastSeq: seq + 3,
+      records: [{ ...records[2]!, camera: { cameraType: 'dome', fillLight: 'infrared', streamUris: [longUri(1), longUri(2)], snapshotUri: `http://10.0.0.9/ISAPI/Streaming/channels/101/picture?snapShotImageType=JPEG&token=${'f'.repeat(90)}` }, seq: seq++ }],
       snapshots: [{ deviceId: 'cam-01', ts, seq: seq++, jpeg: TINY_JPEG, width: 16, height: 12 }],
-      videoQuality: [{ deviceId: 'cam-01', ts, seq: seq++, verdict: Verdict.WARN, checks: [{ name: 'blur', score: 0.42, verdict: Verdict.WARN, detail: 'soft focus' }, { name: 'black', score: 0.01, verdict: Verdict.OK }] }],
+      videoQuality: [
+        { deviceId: 'cam-01', ts: ts - MIN, seq: seq++, verdict: Verdict.OK, checks: [{ name: 'blur', score: 0.1, verdict: Verdict.OK }, { name: 'black', score: 0.01, verdict: Verdict.OK }] },
+        { deviceId: 'cam-01', ts, seq: seq++, verdict: Verdict.WARN, checks: [{ name: 'blur', score: 0.42, verdict: Verdict.WARN, detail: 'soft focus' }, { name: 'black', score: 0.01, verdict: Verdict.OK }] },
+      ],
     });
     await page.click('button.refresh-camera');
     await page.waitForSelector('img.snapshot');
     await expect.poll(() => page.$eval('img.snapshot', (img) => (img as HTMLImageElement).naturalWidth)).toBe(16);
     expect(await page.getAttribute('img.snapshot', 'src')).toMatch(/^blob:/);
-    await page.waitForSelector('table.quality');
-    const quality = await page.textContent('table.quality');
-    expect(quality).toContain('警告');
-    expect(quality).toContain('blur 0.42');
-    expect(quality).toContain('soft focus');
-    await page.screenshot({ path: '/tmp/dashboard-camera.png', fullPage: true });
+    // The latest result lists each check once, by its Chinese name; earlier results show only their problems.
+    await page.waitForSelector('table.quality-latest');
+    expect(await page.$$eval('table.quality-latest tr[data-check]', (rows) => rows.map((r) => (r as HTMLElement).dataset.check))).toEqual(['blur', 'black']);
+    const latest = await page.textContent('table.quality-latest');
+    expect(latest).toContain('图像模糊');
+    expect(latest).toContain('黑屏');
+    expect(latest).toContain('警告');
+    expect(latest).toContain('0.42');
+    expect(latest).toContain('soft focus');
+    expect(await page.$$eval('table.quality-history tbody tr', (rows) => rows.map((r) => r.textContent))).toEqual([expect.stringContaining('全部正常')]);
+    // The device's events in Chinese.
+    expect(await page.textContent('.events-table')).toContain('视频故障：亮度异常（过暗）');
     // The collector strips credentials from stream URIs before storing the record (core/records.ts withoutCredentials).
     expect(await page.textContent('.record-box')).toContain('rtsp://10.0.0.9/main');
-    await page.waitForSelector('.changes');
+    // Reload the page's data so the history has the re-registration.
+    await page.reload();
+    await page.waitForSelector('.changes .change[data-field="camera.streamUris"]');
+    const history = (await page.$$eval('.changes', (cells) => cells.map((c) => c.textContent))).join('\n');
+    expect(history).toContain('视频流地址：');
+    expect(history).toContain('摄像机类型：– → 球机');
+    expect(history).toContain('补光属性：– → 红外');
+    expect(history).toContain('共享范围：– → 水务、消防');
+    expect(history).not.toContain('camera.streamUris');
+    expect(history).not.toContain('["');
+    expect(await page.textContent('.history td:nth-child(2)')).toMatch(/^网关 edge-dash$/);
+    await page.waitForSelector('table.quality-latest');
+    // Nothing is wider than the window at 1,560 px, long URIs included.
+    const overflow = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth - window.innerWidth,
+      panels: [...document.querySelectorAll('.panel')].map((p) => p.scrollWidth - p.clientWidth).filter((d) => d > 1),
+    }));
+    expect(overflow).toEqual({ page: 0, panels: [] });
+    await page.screenshot({ path: '/tmp/dashboard-camera.png', fullPage: true });
     expect(await page.textContent('body')).not.toContain('secret'); // camera credentials are never shown
     await page.click('button.lang');
     await page.waitForSelector('.latest-card[data-metric="video_online"]');
     expect(await page.textContent('.latest-card[data-metric="video_online"] .metric-name')).toBe('Stream reachable');
+    await page.waitForSelector('table.quality-latest');
+    expect(await page.textContent('table.quality-latest')).toContain('blur');
+    await page.waitForSelector('.changes .change');
+    expect((await page.$$eval('.changes', (cells) => cells.map((c) => c.textContent))).join('\n')).toContain('Camera type: – → dome');
     expect(await page.textContent('.topbar nav')).toContain('Alarms & events');
     await page.click('a.tab[href="#/events"]');
     await page.waitForSelector('.events-table tr[data-event]');
     const text = await page.textContent('.events-table');
     expect(text).toContain('threshold crossed');
+    expect(text).toContain('no response');
     expect(text).not.toContain('消防专用报警');
+  });
+
+  it('draws the offline map (boundary, markers, a note) when the tile server cannot be reached', async () => {
+    await tiles.close();
+    // A fresh browser context: no tile may come from the first page's image cache.
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+    const p2 = await ctx.newPage();
+    p2.on('pageerror', (err) => pageErrors.push(err.message));
+    try {
+      await p2.goto(`${base}/dashboard/`);
+      await p2.fill('#token', waterToken);
+      await p2.click('form.login button[type=submit]');
+      await p2.waitForSelector('.map[data-offline="true"]', { timeout: 15_000 });
+      expect(await p2.textContent('.map-note')).toBe('离线地图：底图服务无法访问。 显示配置的区域边界与设备位置。');
+      expect(await p2.$$eval('img.leaflet-tile-loaded', (t) => t.length)).toBe(0);
+      expect(await p2.$('path.boundary')).not.toBeNull();
+      expect(await p2.textContent('.boundary-label')).toBe('测试片区');
+      expect(await p2.$$eval('.map-cluster, .dev-marker', (m) => m.length)).toBe(2);
+      await p2.screenshot({ path: '/tmp/dashboard-offline.png' });
+    } finally {
+      await ctx.close();
+    }
     expect(pageErrors).toEqual([]);
   });
 

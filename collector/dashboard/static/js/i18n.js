@@ -25,6 +25,9 @@ const DICT = {
     map: '站点地图',
     mapNoCoords: '台设备无坐标，未在地图上显示',
     mapEmpty: '没有带坐标的设备',
+    mapNoTiles: '离线地图：未配置底图服务。',
+    mapTilesUnreachable: '离线地图：底图服务无法访问。',
+    mapOfflineBoundary: '显示配置的区域边界与设备位置。',
     legend: '图例',
     devices: '设备列表',
     filterText: '搜索编码、名称、站点、地址…',
@@ -106,6 +109,10 @@ const DICT = {
     f_direction: '监视方位', f_encoding: '编码格式', f_resolution: '图像分辨率', f_streamUris: '视频流地址', f_snapshotUri: '抓图地址',
     f_ptz: '云台', f_recordRetentionDays: '录像保存天数', f_frameRate: '帧率', f_bitrateKbps: '码率 (kbit/s)', f_hardwareId: '硬件编号',
     g_basic: '基本信息', g_location: '位置与站点', g_management: '管理信息', g_camera: '摄像机参数', g_runtime: '运行信息',
+    actorEdge: '网关', dataSince: '数据始于', latestCheck: '最新诊断', checkHistory: '诊断记录', problems: '异常项', allOk: '全部正常',
+    score: '评分', detail: '说明', above: '超过', below: '低于', warningLine: '预警线', alarmLine: '报警线', thresholdLine: '阈值',
+    ev_alarm: '报警', ev_cleared: '解除', ev_offline: '设备离线', ev_degraded: '设备异常', ev_online: '设备恢复在线',
+    ev_video: '视频故障', ev_videoCleared: '视频故障解除', ev_gap: '数据缺失',
   },
   en: {
     appTitle: 'Yiwang · Sensing devices dashboard',
@@ -132,6 +139,9 @@ const DICT = {
     map: 'Site map',
     mapNoCoords: 'device(s) without coordinates are not on the map',
     mapEmpty: 'No devices with coordinates',
+    mapNoTiles: 'Offline map: no tile server configured.',
+    mapTilesUnreachable: 'Offline map: the tile server cannot be reached.',
+    mapOfflineBoundary: 'Showing the configured area boundary and device positions.',
     legend: 'Legend',
     devices: 'Devices',
     filterText: 'Search id, name, site, address…',
@@ -212,6 +222,10 @@ const DICT = {
     f_direction: 'Direction', f_encoding: 'Encoding', f_resolution: 'Resolution', f_streamUris: 'Stream URLs', f_snapshotUri: 'Snapshot URL',
     f_ptz: 'PTZ', f_recordRetentionDays: 'Recording kept (days)', f_frameRate: 'Frame rate', f_bitrateKbps: 'Bitrate (kbit/s)', f_hardwareId: 'Hardware id',
     g_basic: 'Basics', g_location: 'Location and site', g_management: 'Management', g_camera: 'Camera', g_runtime: 'Runtime',
+    actorEdge: 'edge', dataSince: 'data since', latestCheck: 'Latest check', checkHistory: 'Check history', problems: 'Problems', allOk: 'all checks ok',
+    score: 'Score', detail: 'Detail', above: 'above', below: 'below', warningLine: 'warning level', alarmLine: 'alarm level', thresholdLine: 'threshold',
+    ev_alarm: 'alarm', ev_cleared: 'cleared', ev_offline: 'Device offline', ev_degraded: 'Device degraded', ev_online: 'Device back online',
+    ev_video: 'Video fault', ev_videoCleared: 'Video fault cleared', ev_gap: 'Data gap',
   },
 };
 
@@ -264,13 +278,41 @@ export function t(key) {
   return DICT[lang][key] ?? DICT.zh[key] ?? key;
 }
 
-/** The label of an enumeration value, or the value itself when unknown (deployments may add their own). */
-/** Takes the record enumerations' Chinese labels from catalog.json (`labels.zh`; `runtime` is the status). */
-export function setRecordLabels(zh) {
-  if (!zh) return;
-  const { runtime, ...rest } = zh;
-  Object.assign(ENUMS.zh, rest, runtime ? { status: runtime } : {});
+// Record field paths (as the change history names them) → { zh, en, enum } from catalog.json.
+let FIELDS = {};
+
+/**
+ * Takes the labels catalog.json carries: the record enumerations' Chinese labels (`zh`; `runtime` is the status),
+ * record field labels (`fields`), video check names (`checks`) and health reason codes (`reasons`) in both languages.
+ */
+export function setCatalogLabels(labels) {
+  if (!labels) return;
+  if (labels.zh) {
+    const { runtime, ...rest } = labels.zh;
+    Object.assign(ENUMS.zh, rest, runtime ? { status: runtime } : {});
+  }
+  FIELDS = labels.fields ?? {};
+  for (const l of ['zh', 'en']) {
+    if (labels.checks?.[l]) ENUMS[l].check = labels.checks[l];
+    if (labels.reasons?.[l]) ENUMS[l].reason = labels.reasons[l];
+  }
 }
+
+/** The 一机一档 label of a record field path (`location.longitude` → 经度), or the path itself. */
+export const fieldLabel = (path) => FIELDS[path]?.[lang] ?? path;
+/** The enumeration a field's values belong to (`camera.cameraType` → cameraType), if any. */
+export const fieldEnum = (path) => (FIELDS[path]?.enum === 'runtime' ? 'status' : FIELDS[path]?.enum);
+
+/** A status reason as the edge writes it (`timeout: no answer within 1000 ms`) with its code in words. */
+export function reasonText(reason) {
+  if (!reason) return '';
+  const m = /^([a-z_]+)(?::\s*(.*))?$/s.exec(reason);
+  if (!m || !ENUMS[lang].reason?.[m[1]]) return reason;
+  const name = ENUMS[lang].reason[m[1]];
+  return m[2] ? (lang === 'zh' ? `${name}（${m[2]}）` : `${name} (${m[2]})`) : name;
+}
+
+/** The label of an enumeration value, or the value itself when unknown (deployments may add their own). */
 
 export function label(enumName, value) {
   if (value === undefined || value === null || value === '') return '';

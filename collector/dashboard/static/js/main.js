@@ -118,6 +118,8 @@ async function signIn(token) {
   setDevices(list.devices ?? []);
   // Optional: the collector may say who the token belongs to; older ones answer 404 and we show "signed in".
   state.who = await apiJsonOr404('/api/v1/whoami').catch(() => undefined);
+  // Tile sources and the boundary; without them (or when this fails) the map draws its offline form.
+  state.mapConfig = await apiJson('map.json', { quiet401: true }).catch(() => ({}));
   startFeed(); // before loading latest values so nothing falls between the two
   setLatest((await apiJson('/api/v1/latest')).latest ?? []);
   route();

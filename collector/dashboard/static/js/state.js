@@ -1,6 +1,6 @@
 // What the page knows: the catalog, the bureau's devices, latest values. Live feed items are applied here and
 // handed to the open view in small batches so a busy feed does not re-render the page per reading.
-import { getLang, setRecordLabels } from './i18n.js';
+import { getLang, setCatalogLabels } from './i18n.js';
 
 export const state = {
   catalog: { metrics: [], profiles: {} },
@@ -8,11 +8,12 @@ export const state = {
   devices: new Map(), // id → DeviceRecord (with runtimeStatus, lastSeen)
   latest: new Map(), // device id → Map(metric → { value, ts, unit, quality })
   who: undefined, // { name, bureau, admin } when the collector tells us
+  mapConfig: {}, // /dashboard/map.json: { tiles, boundary, center, zoom }
 };
 
 export function setCatalog(c) {
   state.catalog = { metrics: c.metrics ?? [], profiles: c.profiles ?? {} };
-  setRecordLabels(c.labels?.zh);
+  setCatalogLabels(c.labels);
   state.metricByName = new Map(state.catalog.metrics.map((m) => [m.name, m]));
 }
 

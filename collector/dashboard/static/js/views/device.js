@@ -4,9 +4,9 @@ import { api, apiJson, apiJsonOr404, ApiError, qs } from '../api.js';
 import { createChart } from '../chart.js';
 import { h, select } from '../dom.js';
 import { fmtStep, fmtTime, redactUrl } from '../format.js';
-import { label, t } from '../i18n.js';
+import { fieldEnum, fieldLabel, getLang, label, reasonText, t } from '../i18n.js';
 import { addCustomMetrics, metricDef, metricName, state, thresholdsFor } from '../state.js';
-import { errorBox, fmtValue, severityBadge, siteLabel, statusBadge, verdictBadge } from './common.js';
+import { errorBox, eventText, fmtValue, severityBadge, siteLabel, statusBadge, verdictBadge } from './common.js';
 
 const RANGES = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 const NICE_STEPS = [1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3];
@@ -21,7 +21,7 @@ const RECORD_GROUPS = [
   ['g_basic', [['f_id', (r) => r.id], ['f_name', (r) => r.name], ['f_kind', (r) => label('kind', r.kind)], ['f_profileId', (r) => r.profileId], ['f_manufacturer', (r) => r.manufacturer], ['f_model', (r) => r.model], ['f_serialNumber', (r) => r.serialNumber], ['f_firmware', (r) => r.firmware], ['f_address', (r) => r.address]]],
   ['g_location', [['f_longitude', (r) => r.location?.longitude], ['f_latitude', (r) => r.location?.latitude], ['f_locAddress', (r) => r.location?.address], ['f_divisionCode', (r) => r.location?.divisionCode], ['f_siteId', (r) => r.site?.id], ['f_siteName', (r) => r.site?.name], ['f_siteType', (r) => label('siteType', r.site?.type)]]],
   ['g_management', [['f_scenario', (r) => r.scenario], ['f_industry', (r) => r.industry], ['f_sharingScope', (r) => (r.sharingScope ?? []).map((b) => label('bureau', b)).join('、')], ['f_installedDate', (r) => r.installedDate], ['f_maintainer', (r) => r.maintainer], ['f_maintainerContact', (r) => r.maintainerContact], ['f_lifecycle', (r) => label('lifecycle', r.lifecycle)]]],
-  ['g_runtime', [['f_runtimeStatus', (r) => label('status', r.runtimeStatus)], ['f_statusReason', (r) => r.statusReason], ['f_lastSeen', (r) => (r.lastSeen ? fmtTime(r.lastSeen) : '')], ['f_edgeId', (r) => r.edgeId], ['f_updatedAt', (r) => (r.updatedAt ? fmtTime(r.updatedAt) : '')]]],
+  ['g_runtime', [['f_runtimeStatus', (r) => label('status', r.runtimeStatus)], ['f_statusReason', (r) => reasonText(r.statusReason)], ['f_lastSeen', (r) => (r.lastSeen ? fmtTime(r.lastSeen) : '')], ['f_edgeId', (r) => r.edgeId], ['f_updatedAt', (r) => (r.updatedAt ? fmtTime(r.updatedAt) : '')]]],
   ['g_camera', [['f_cameraType', (r) => label('cameraType', r.camera?.cameraType)], ['f_fillLight', (r) => label('fillLight', r.camera?.fillLight)], ['f_direction', (r) => label('direction', r.camera?.direction)], ['f_encoding', (r) => r.camera?.encoding], ['f_resolution', (r) => r.camera?.resolution], ['f_frameRate', (r) => r.camera?.frameRate], ['f_bitrateKbps', (r) => r.camera?.bitrateKbps], ['f_ptz', (r) => (r.camera?.ptz === undefined ? '' : r.camera.ptz ? t('yes') : t('no'))], ['f_recordRetentionDays', (r) => r.camera?.recordRetentionDays], ['f_streamUris', (r) => (r.camera?.streamUris ?? []).map(redactUrl).join('\n')], ['f_snapshotUri', (r) => (r.camera?.snapshotUri ? redactUrl(r.camera.snapshotUri) : '')], ['f_hardwareId', (r) => r.camera?.hardwareId]]],
 ];
 
@@ -49,8 +49,52 @@ function eventRow(e) {
     h('td', {}, e.metric ? metricName(e.metric) : ''),
     h('td', { class: 'num' }, e.value !== undefined ? fmtValue(e.metric, e.value) : ''),
     h('td', { class: 'num' }, e.threshold !== undefined ? fmtValue(e.metric, e.threshold) : ''),
-    h('td', {}, e.message ?? ''),
+    h('td', { class: 'event-text', title: e.message ?? '' }, eventText(e)),
   );
+}
+
+/** A changed value in words: enumeration labels, 是/否, lists, credentials stripped from URLs. */
+function changeValue(path, v) {
+  if (v === null || v === undefined || v === '') return '–';
+  if (Array.isArray(v)) return v.length ? v.map((x) => changeValue(path, x)).join(path.endsWith('Uris') ? '\n' : '、') : '–';
+  if (typeof v === 'boolean') return v ? t('yes') : t('no');
+  const en = fieldEnum(path);
+  if (en) return label(en, String(v));
+  if (typeof v === 'object') return redactUrl(JSON.stringify(v));
+  return redactUrl(String(v));
+}
+
+/** One line of a history entry: "经度：121.401 → 121.402" with the 一机一档 label of the field. */
+function changeLine(path, before, after) {
+  return h('div', { class: 'change', 'data-field': path }, h('b', {}, fieldLabel(path)), getLang() === 'zh' ? '：' : ': ', h('span', { class: 'before' }, changeValue(path, before)), ' → ', h('span', { class: 'after' }, changeValue(path, after)));
+}
+
+/** "edge:edge-01" → "网关 edge-01"; other actors (admin token names) as they are. */
+const actorText = (actor) => (typeof actor === 'string' && actor.startsWith('edge:') ? `${t('actorEdge')} ${actor.slice(5)}` : actor);
+
+/** The check's name in words (图像模糊), with the code kept for the curious in the title. */
+const checkName = (c) => h('span', { class: 'check-name', title: c.name }, label('check', c.name));
+
+function qualityView(results) {
+  const [latest, ...older] = results;
+  const score = (c) => (typeof c.score === 'number' ? c.score.toFixed(2) : '');
+  return [
+    h('h4', {}, t('latestCheck'), ' ', h('span', { class: 'muted small' }, fmtTime(latest.ts)), ' ', verdictBadge(latest.verdict)),
+    h('table', { class: 'table compact quality quality-latest' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('checks')), h('th', {}, t('verdict')), h('th', { class: 'num' }, t('score')), h('th', {}, t('detail')))),
+      h('tbody', {}, (latest.checks ?? []).map((c) => h('tr', { 'data-check': c.name }, h('td', {}, checkName(c)), h('td', {}, verdictBadge(c.verdict)), h('td', { class: 'num' }, score(c)), h('td', { class: 'detail' }, c.detail ?? ''))))),
+    older.length
+      ? [h('h4', {}, t('checkHistory')),
+        h('table', { class: 'table compact quality quality-history' },
+          h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('verdict')), h('th', {}, t('problems')))),
+          // Each earlier result by its problems only: repeating every passing check per row says nothing.
+          h('tbody', {}, older.map((q) => {
+            const bad = (q.checks ?? []).filter((c) => c.verdict !== 'ok' && c.verdict !== 'unknown');
+            return h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(q.ts)), h('td', {}, verdictBadge(q.verdict)),
+              h('td', {}, bad.length ? bad.map((c) => h('span', { class: 'check', title: c.detail ?? '' }, verdictBadge(c.verdict), ' ', checkName(c), ` ${score(c)}`)) : h('span', { class: 'muted' }, t('allOk'))));
+          })))]
+      : null,
+  ];
 }
 
 export function mountDevice(root, { id, params, navigate }) {
@@ -58,6 +102,8 @@ export function mountDevice(root, { id, params, navigate }) {
   const opts = { signal: ctrl.signal };
   let device = state.devices.get(id);
   let view = { metric: params.get('metric') || '', range: RANGES[params.get('range')] ? params.get('range') : '24h', agg: AGGS.includes(params.get('agg')) ? params.get('agg') : 'avg' };
+  // Without a range in the URL the chart picks its own: 24 h, narrowed to the data when the device is younger.
+  let autoRange = !RANGES[params.get('range')];
   let chart;
   let chartResolution;
   let metrics = [];
@@ -73,14 +119,14 @@ export function mountDevice(root, { id, params, navigate }) {
   const eventsBody = h('tbody');
   const historyBox = h('div');
 
-  const syncUrl = () => history.replaceState(null, '', `#/device/${encodeURIComponent(id)}${qs(view)}`);
+  const syncUrl = () => history.replaceState(null, '', `#/device/${encodeURIComponent(id)}${qs({ ...view, range: autoRange ? undefined : view.range })}`);
 
   function renderHead() {
     const d = device ?? { id };
     head.replaceChildren(
       h('a', { href: '#/', class: 'back' }, t('back')),
       h('h2', {}, d.name || d.id, ' ', h('span', { class: 'mono muted' }, d.id)),
-      h('div', { class: 'head-meta' }, statusBadge(d.runtimeStatus), d.statusReason ? h('span', { class: 'muted' }, d.statusReason) : null, h('span', { class: 'muted' }, label('kind', d.kind)), h('span', { class: 'muted' }, siteLabel(d)), h('span', { class: 'muted' }, `${t('lastSeen')}: ${d.lastSeen ? fmtTime(d.lastSeen) : '–'}`)),
+      h('div', { class: 'head-meta' }, statusBadge(d.runtimeStatus), d.statusReason ? h('span', { class: 'muted status-reason' }, reasonText(d.statusReason)) : null, h('span', { class: 'muted' }, label('kind', d.kind)), h('span', { class: 'muted' }, siteLabel(d)), h('span', { class: 'muted' }, `${t('lastSeen')}: ${d.lastSeen ? fmtTime(d.lastSeen) : '–'}`)),
     );
   }
 
@@ -125,18 +171,39 @@ export function mountDevice(root, { id, params, navigate }) {
     }
     const to = Date.now();
     const range = RANGES[view.range];
-    const step = stepFor(range);
+    const series = (from, step) => apiJson(`/api/v1/devices/${encodeURIComponent(id)}/series/${encodeURIComponent(view.metric)}${qs({ from, to, step, agg: view.agg })}`, opts);
     chartInfo.textContent = '…';
     try {
-      const r = await apiJson(`/api/v1/devices/${encodeURIComponent(id)}/series/${encodeURIComponent(view.metric)}${qs({ from: to - range, to, step, agg: view.agg })}`, opts);
+      let from = to - range;
+      let step = stepFor(range);
+      let r = await series(from, step);
+      let since;
+      if (autoRange) {
+        // A device younger than the range: start the chart shortly before its first point rather than squeezing the
+        // data against the right edge; nothing in 24 h: look back 30 days first.
+        if (!r.points.length && range < RANGES['30d']) {
+          from = to - RANGES['30d'];
+          step = stepFor(RANGES['30d']);
+          r = await series(from, step);
+        }
+        const first = r.points[0]?.ts;
+        if (first !== undefined && first > from + (to - from) / 4) {
+          from = Math.max(from, Math.floor(first - Math.max((to - first) * 0.05, 1000)));
+          step = stepFor(to - from);
+          r = await series(from, step);
+          since = first;
+        }
+      }
       if (seq !== loadSeq) return;
       const def = metricDef(view.metric);
-      chart = createChart({ points: r.points, from: to - range, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds: thresholdsFor(device, view.metric), step: r.step });
+      chart = createChart({ points: r.points, from, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds: thresholdsFor(device, view.metric), step: r.step });
       chartResolution = r.resolution;
       chartBox.replaceChildren(chart.el);
       chartBox.dataset.metric = view.metric;
+      chartBox.dataset.from = String(from);
+      chartBox.dataset.to = String(to);
       const res = r.resolution === 'raw' ? t('raw') : r.resolution === '1m' ? t('rollup1m') : r.resolution === '1h' ? t('rollup1h') : r.resolution;
-      chartInfo.textContent = `${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}`;
+      chartInfo.textContent = `${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}${since ? ` · ${t('dataSince')} ${fmtTime(since)}` : ''}`;
     } catch (err) {
       if (err?.name === 'AbortError' || seq !== loadSeq) return;
       chart = undefined;
@@ -155,6 +222,7 @@ export function mountDevice(root, { id, params, navigate }) {
   }
 
   function chooseRange(r) {
+    autoRange = false;
     view.range = r;
     syncUrl();
     renderChartTools();
@@ -177,8 +245,8 @@ export function mountDevice(root, { id, params, navigate }) {
       const r = await apiJson(`/api/v1/devices/${encodeURIComponent(id)}/history`, opts);
       historyBox.replaceChildren(
         r.history.length
-          ? h('table', { class: 'table compact' }, h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('actor')), h('th', {}, t('changes')))),
-              h('tbody', {}, r.history.slice(0, 50).map((e) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(e.ts)), h('td', {}, e.actor), h('td', { class: 'changes' }, Object.entries(e.changes).map(([k, [a, b]]) => h('div', {}, h('b', {}, k), `: ${a === null || a === undefined ? '–' : redactUrl(JSON.stringify(a))} → ${b === null || b === undefined ? '–' : redactUrl(JSON.stringify(b))}`)))))))
+          ? h('table', { class: 'table compact history' }, h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('actor')), h('th', {}, t('changes')))),
+              h('tbody', {}, r.history.slice(0, 50).map((e) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(e.ts)), h('td', {}, actorText(e.actor)), h('td', { class: 'changes' }, Object.entries(e.changes).map(([path, [a, b]]) => changeLine(path, a, b)))))))
           : h('p', { class: 'muted' }, t('noHistory')),
       );
     } catch (err) {
@@ -214,13 +282,7 @@ export function mountDevice(root, { id, params, navigate }) {
       const r = await apiJsonOr404(`/api/v1/cameras/${encodeURIComponent(id)}/quality?limit=20`, opts);
       const results = r?.results ?? [];
       if (!results.length) return box.replaceChildren(h('p', { class: 'muted no-quality' }, t('noQuality')));
-      box.replaceChildren(
-        h('table', { class: 'table compact quality' },
-          h('thead', {}, h('tr', {}, h('th', {}, t('time')), h('th', {}, t('verdict')), h('th', {}, t('checks')))),
-          h('tbody', {}, results.map((q) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(q.ts)), h('td', {}, verdictBadge(q.verdict)),
-            h('td', {}, (q.checks ?? []).map((c) => h('span', { class: 'check', title: c.detail ?? '' }, verdictBadge(c.verdict), ` ${c.name} ${typeof c.score === 'number' ? c.score.toFixed(2) : ''}`, c.detail ? h('span', { class: 'muted' }, ` (${c.detail})`) : null)))))),
-        ),
-      );
+      box.replaceChildren(...qualityView(results).flat().filter(Boolean));
     } catch (err) {
       if (err?.name !== 'AbortError') box.replaceChildren(errorBox(err));
     }

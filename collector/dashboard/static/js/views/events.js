@@ -4,7 +4,7 @@ import { h, select } from '../dom.js';
 import { fmtTime } from '../format.js';
 import { label, t } from '../i18n.js';
 import { metricName, state } from '../state.js';
-import { errorBox, fmtValue, severityBadge } from './common.js';
+import { errorBox, eventText, fmtValue, severityBadge } from './common.js';
 
 const RANGES = { '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 const SEVERITIES = ['info', 'warning', 'major', 'critical'];
@@ -30,7 +30,7 @@ export function mountEvents(root, { navigate }) {
       h('td', {}, e.metric ? metricName(e.metric) : ''),
       h('td', { class: 'num' }, e.value !== undefined ? fmtValue(e.metric, e.value) : ''),
       h('td', { class: 'num' }, e.threshold !== undefined ? fmtValue(e.metric, e.threshold) : ''),
-      h('td', {}, e.message ?? ''),
+      h('td', { class: 'event-text', title: e.message ?? '' }, eventText(e)),
     );
 
   const renderTools = () =>

@@ -47,7 +47,7 @@ export function mountOverview(root, { navigate }) {
   };
 
   // Map
-  const map = createMap(devices(), { onSelect: (id) => navigate(`#/device/${encodeURIComponent(id)}`) });
+  const map = createMap(devices(), { onSelect: (id) => navigate(`#/device/${encodeURIComponent(id)}`), config: state.mapConfig });
   const unplaced = state.devices.size - map.placed.length;
   const legend = h(
     'div',
@@ -179,6 +179,7 @@ export function mountOverview(root, { navigate }) {
       ),
     ),
   );
+  map.mount();
   renderSummary();
   renderSites();
   renderList();
@@ -202,6 +203,8 @@ export function mountOverview(root, { navigate }) {
         if (filters.status) renderList();
       }
     },
-    unmount() {},
+    unmount() {
+      map.destroy();
+    },
   };
 }
