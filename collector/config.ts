@@ -1,6 +1,16 @@
-// Collector configuration: YAML file (optional) + defaults + command-line overrides, validated with paths.
+// Collector configuration: collector.yaml (optional) + defaults + command-line overrides. Checked like the edge's
+// config (core/config-file.ts: JSON Schema, `file: path: reason` errors); `${VAR}` references are expanded from
+// the environment and from `collector.env` next to the file (the service's EnvironmentFile), so secrets stay
+// out of the YAML. The `notify:` and `dashboard:` blocks are checked by their own modules.
+import { dirname, join, resolve } from 'node:path';
+import type { ErrorObject } from 'ajv';
+import { compileSchema, describeAjvError } from '../core/config-file.js';
+import { applyEnvFile, expandEnvReferences } from '../core/env.js';
+import { closest } from '../core/suggest.js';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import YAML from 'yaml';
+import { DASHBOARD_CONFIG_SCHEMA, validateDashboardConfig, type DashboardConfig } from './dashboard/config.js';
+import { NOTIFY_CONFIG_SCHEMA, validateNotifyConfig, type NotifyConfig } from './notify/config.js';
 
 export interface TlsFiles {
   cert: string; // PEM file path
@@ -46,6 +56,10 @@ export interface CollectorConfig {
   retention: { rawDays: number; minuteDays: number; hourDays: number };
   influx?: { url: string; token: string; org: string; bucket: string; flushIntervalMs: number; batchLines: number };
   feed: { ringSize: number; keepMinutes: number };
+  notify?: NotifyConfig;
+  dashboard?: DashboardConfig;
+  /** Directory relative paths in the config are resolved against (the config file's). */
+  baseDir: string;
 }
 
 export class ConfigError extends Error {}
@@ -60,157 +74,119 @@ export function defaultConfig(): CollectorConfig {
     ingest: { maxQueue: 1000, maxPayloadBytes: 4 * 1024 * 1024, maxItemsPerBatch: 50_000, unknownDevices: 'claim', commitIntervalMs: 5 },
     retention: { rawDays: 30, minuteDays: 365, hourDays: 3650 },
     feed: { ringSize: 10_000, keepMinutes: 60 },
+    baseDir: process.cwd(),
   };
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = { type: 'string', minLength: 1 } as const;
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const tls = { type: 'object', additionalProperties: false, required: ['cert', 'key'], properties: { cert: str, key: str } } as const;
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
+const num = (minimum: number, maximum: number) => ({ type: 'number', minimum, maximum }) as const;
+const obj = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
-/** Walks a parsed document, checking types and refusing unknown keys; every error names its path. */
-class Reader {
-  readonly errors: string[] = [];
-  obj(v: unknown, path: string, allowed: readonly string[]): Obj | undefined {
-    if (v === undefined || v === null) return undefined;
-    if (!isObj(v)) {
-      this.errors.push(`${path}: must be a mapping`);
-      return undefined;
-    }
-    for (const k of Object.keys(v)) if (!allowed.includes(k)) this.errors.push(`${path}.${k}: unknown key (allowed: ${allowed.join(', ')})`);
-    return v;
+export const COLLECTOR_CONFIG_SCHEMA = obj({
+  dataDir: str,
+  store: { type: 'string', pattern: '^(sqlite|postgres(ql)?://.+)$' },
+  http: obj({ host: str, port, tls }),
+  mqtt: {
+    ...obj({
+      embedded: obj({ host: str, port, tls }),
+      external: obj(
+        {
+          url: { type: 'string', pattern: '^(mqtts?|wss?|tcp|tls)://' },
+          username: str,
+          password: str,
+          passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+          ca: str,
+          sharedGroup: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+          clientId: str,
+        },
+        ['url'],
+      ),
+    }),
+    not: { required: ['embedded', 'external'] },
+  },
+  edges: {
+    type: 'array',
+    items: obj({ id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }, passwordHash: { type: 'string', pattern: '^scrypt\\$' } }, ['id', 'passwordHash']),
+  },
+  ingest: obj({
+    maxQueue: int(1, 1_000_000),
+    maxPayloadBytes: int(1024, 256 * 1024 * 1024),
+    maxItemsPerBatch: int(1, 10_000_000),
+    unknownDevices: { enum: ['claim', 'refuse'] },
+    commitIntervalMs: int(0, 10_000),
+  }),
+  retention: obj({ rawDays: num(1, 100_000), minuteDays: num(1, 100_000), hourDays: num(1, 100_000) }),
+  influx: obj(
+    { url: { type: 'string', pattern: '^https?://' }, token: { type: 'string' }, org: str, bucket: str, flushIntervalMs: int(10, 600_000), batchLines: int(1, 1_000_000) },
+    ['url'],
+  ),
+  feed: obj({ ringSize: int(1, 10_000_000), keepMinutes: int(1, 10_080) }),
+  // Checked by their own modules (with cross-field rules); only their type here.
+  notify: { type: 'object' },
+  dashboard: { type: 'object' },
+});
+
+const validate = compileSchema(COLLECTOR_CONFIG_SCHEMA);
+
+/** Allowed keys of the mapping at an ajv instance path (for "did you mean"). */
+function keysAt(path: string): string[] {
+  let node: { properties?: Record<string, unknown> } = COLLECTOR_CONFIG_SCHEMA as never;
+  for (const part of path.split('/').filter(Boolean)) {
+    if (/^\d+$/.test(part)) node = (node as { items?: never }).items ?? {};
+    else node = (node.properties?.[part] as never) ?? {};
   }
-  str(v: unknown, path: string, def?: string): string | undefined {
-    if (v === undefined || v === null) return def;
-    if (typeof v !== 'string' || v === '') {
-      this.errors.push(`${path}: must be a non-empty string`);
-      return def;
-    }
-    return v;
-  }
-  num(v: unknown, path: string, def: number, min: number, max: number, integer = true): number {
-    if (v === undefined || v === null) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-      this.errors.push(`${path}: must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`);
-      return def;
-    }
-    return v;
-  }
-  tls(v: unknown, path: string): TlsFiles | undefined {
-    const o = this.obj(v, path, ['cert', 'key']);
-    if (!o) return undefined;
-    const cert = this.str(o.cert, `${path}.cert`);
-    const key = this.str(o.key, `${path}.key`);
-    if (!cert) this.errors.push(`${path}.cert: is required`);
-    if (!key) this.errors.push(`${path}.key: is required`);
-    return cert && key ? { cert, key } : undefined;
-  }
+  return Object.keys(node.properties ?? {});
 }
 
-/** Validates a parsed config document (already-parsed YAML/JSON) on top of the defaults. */
-export function parseConfig(doc: unknown): CollectorConfig {
-  const c = defaultConfig();
-  const r = new Reader();
-  const root = r.obj(doc ?? {}, 'config', ['dataDir', 'store', 'http', 'mqtt', 'edges', 'ingest', 'retention', 'influx', 'feed']) ?? {};
-  c.dataDir = r.str(root.dataDir, 'dataDir', c.dataDir)!;
-  c.store = r.str(root.store, 'store', c.store)!;
-  if (c.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(c.store)) r.errors.push(`store: "${c.store}" must be sqlite or a postgres:// URL`);
+const dotted = (p: string) => p.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
 
-  const http = r.obj(root.http, 'http', ['host', 'port', 'tls']);
-  if (http) {
-    c.http.host = r.str(http.host, 'http.host', c.http.host)!;
-    c.http.port = r.num(http.port, 'http.port', c.http.port, 0, 65535);
-    c.http.tls = r.tls(http.tls, 'http.tls');
+function describe(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    const where = e.instancePath ? `${dotted(e.instancePath.slice(1).replace(/\//g, '.'))}.${key}` : key;
+    const allowed = keysAt(e.instancePath);
+    const guess = closest(key, allowed);
+    return `${where}: unknown key${guess ? ` (did you mean "${guess}"?)` : ''} (allowed: ${allowed.join(', ')})`;
   }
+  if (e.keyword === 'not' && e.instancePath === '/mqtt') return 'mqtt: set either embedded or external, not both';
+  const d = describeAjvError(e);
+  const path = d.path === '(top level)' ? 'config' : dotted(d.path);
+  if (e.keyword === 'pattern' && /passwordHash$/.test(path)) return `${path}: must be a scrypt$... hash (from \`yiwang collector edge hash\`), never the password`;
+  if (e.keyword === 'pattern' && path === 'store') return 'store: must be sqlite or a postgres:// URL';
+  return `${path}: ${d.message}`;
+}
 
-  const mqtt = r.obj(root.mqtt, 'mqtt', ['embedded', 'external']);
-  if (mqtt) {
-    if (mqtt.embedded !== undefined && mqtt.external !== undefined) r.errors.push('mqtt: set either embedded or external, not both');
-    const emb = r.obj(mqtt.embedded, 'mqtt.embedded', ['host', 'port', 'tls']);
-    if (emb) {
-      c.mqtt.embedded = {
-        host: r.str(emb.host, 'mqtt.embedded.host', '0.0.0.0')!,
-        port: r.num(emb.port, 'mqtt.embedded.port', 1883, 0, 65535),
-        tls: r.tls(emb.tls, 'mqtt.embedded.tls'),
-      };
-    }
-    const ext = r.obj(mqtt.external, 'mqtt.external', ['url', 'username', 'password', 'passwordEnv', 'ca', 'sharedGroup', 'clientId']);
-    if (ext) {
-      const url = r.str(ext.url, 'mqtt.external.url');
-      if (!url) r.errors.push('mqtt.external.url: is required');
-      else if (!/^(mqtts?|wss?|tcp|tls):\/\//.test(url)) r.errors.push(`mqtt.external.url: "${url}" must start with mqtt://, mqtts://, ws:// or wss://`);
-      const group = r.str(ext.sharedGroup, 'mqtt.external.sharedGroup');
-      if (group && !/^[A-Za-z0-9_-]+$/.test(group)) r.errors.push('mqtt.external.sharedGroup: letters, digits, _ and - only');
-      c.mqtt = {
-        external: {
-          url: url ?? '',
-          username: r.str(ext.username, 'mqtt.external.username'),
-          password: r.str(ext.password, 'mqtt.external.password'),
-          passwordEnv: r.str(ext.passwordEnv, 'mqtt.external.passwordEnv'),
-          ca: r.str(ext.ca, 'mqtt.external.ca'),
-          sharedGroup: group,
-          clientId: r.str(ext.clientId, 'mqtt.external.clientId'),
-        },
-      };
-    }
+/** Deep merge of a validated document onto the defaults (present values win; arrays replace). */
+function merge<T>(base: T, doc: unknown): T {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return (doc ?? base) as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    const cur = out[k];
+    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v) ? merge(cur, v) : v;
   }
+  return out as T;
+}
 
-  if (root.edges !== undefined && root.edges !== null) {
-    if (!Array.isArray(root.edges)) r.errors.push('edges: must be a list');
-    else {
-      root.edges.forEach((e, i) => {
-        const o = r.obj(e, `edges[${i}]`, ['id', 'passwordHash']);
-        if (!o) return;
-        const id = r.str(o.id, `edges[${i}].id`);
-        const passwordHash = r.str(o.passwordHash, `edges[${i}].passwordHash`);
-        if (!id) r.errors.push(`edges[${i}].id: is required`);
-        else if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) r.errors.push(`edges[${i}].id: "${id}" is not a valid edge id`);
-        if (!passwordHash) r.errors.push(`edges[${i}].passwordHash: is required (a scrypt hash, never the password)`);
-        else if (!passwordHash.startsWith('scrypt$')) r.errors.push(`edges[${i}].passwordHash: must be a scrypt$... hash`);
-        if (id && passwordHash) c.edges.push({ id, passwordHash });
-      });
-    }
+/** Validates a parsed config document (already-parsed YAML/JSON; `${VAR}` expanded in place) on top of the defaults. */
+export function parseConfig(doc: unknown, baseDir = process.cwd()): CollectorConfig {
+  const root = (doc ?? {}) as Record<string, unknown>;
+  const errors: string[] = expandEnvReferences(root).map((p) => `${p.path}: ${p.message.replace('edge.env', 'collector.env')}`);
+  if (!validate(root)) errors.push(...new Set((validate.errors ?? []).map(describe)));
+  else {
+    if (root.notify !== undefined) errors.push(...validateNotifyConfig(root.notify).map((p) => `notify${p.path === '(top level)' ? '' : `.${p.path}`}: ${p.message}`));
+    if (root.dashboard !== undefined) errors.push(...validateDashboardConfig(root.dashboard).map((p) => `dashboard${p.path === '(top level)' ? '' : `.${p.path}`}: ${p.message}`));
   }
-
-  const ing = r.obj(root.ingest, 'ingest', ['maxQueue', 'maxPayloadBytes', 'maxItemsPerBatch', 'unknownDevices', 'commitIntervalMs']);
-  if (ing) {
-    c.ingest.maxQueue = r.num(ing.maxQueue, 'ingest.maxQueue', c.ingest.maxQueue, 1, 1_000_000);
-    c.ingest.maxPayloadBytes = r.num(ing.maxPayloadBytes, 'ingest.maxPayloadBytes', c.ingest.maxPayloadBytes, 1024, 256 * 1024 * 1024);
-    c.ingest.maxItemsPerBatch = r.num(ing.maxItemsPerBatch, 'ingest.maxItemsPerBatch', c.ingest.maxItemsPerBatch, 1, 10_000_000);
-    c.ingest.commitIntervalMs = r.num(ing.commitIntervalMs, 'ingest.commitIntervalMs', c.ingest.commitIntervalMs, 0, 10_000);
-    if (ing.unknownDevices !== undefined) {
-      if (ing.unknownDevices === 'claim' || ing.unknownDevices === 'refuse') c.ingest.unknownDevices = ing.unknownDevices;
-      else r.errors.push(`ingest.unknownDevices: must be claim or refuse, got ${JSON.stringify(ing.unknownDevices)}`);
-    }
-  }
-
-  const ret = r.obj(root.retention, 'retention', ['rawDays', 'minuteDays', 'hourDays']);
-  if (ret) {
-    c.retention.rawDays = r.num(ret.rawDays, 'retention.rawDays', c.retention.rawDays, 1, 100_000, false);
-    c.retention.minuteDays = r.num(ret.minuteDays, 'retention.minuteDays', c.retention.minuteDays, 1, 100_000, false);
-    c.retention.hourDays = r.num(ret.hourDays, 'retention.hourDays', c.retention.hourDays, 1, 100_000, false);
-  }
-
-  const inf = r.obj(root.influx, 'influx', ['url', 'token', 'org', 'bucket', 'flushIntervalMs', 'batchLines']);
-  if (inf) {
-    const url = r.str(inf.url, 'influx.url');
-    if (!url) r.errors.push('influx.url: is required');
-    else if (!/^https?:\/\//.test(url)) r.errors.push(`influx.url: "${url}" must be an http(s) URL`);
-    c.influx = {
-      url: url ?? '',
-      token: r.str(inf.token, 'influx.token', '')!,
-      org: r.str(inf.org, 'influx.org', 'yiwang')!,
-      bucket: r.str(inf.bucket, 'influx.bucket', 'yiwang')!,
-      flushIntervalMs: r.num(inf.flushIntervalMs, 'influx.flushIntervalMs', 1000, 10, 600_000),
-      batchLines: r.num(inf.batchLines, 'influx.batchLines', 5000, 1, 1_000_000),
-    };
-  }
-
-  const feed = r.obj(root.feed, 'feed', ['ringSize', 'keepMinutes']);
-  if (feed) {
-    c.feed.ringSize = r.num(feed.ringSize, 'feed.ringSize', c.feed.ringSize, 1, 10_000_000);
-    c.feed.keepMinutes = r.num(feed.keepMinutes, 'feed.keepMinutes', c.feed.keepMinutes, 1, 10_080);
-  }
-
-  if (r.errors.length) throw new ConfigError(`invalid collector config:\n  ${r.errors.join('\n  ')}`);
+  if (errors.length) throw new ConfigError(`invalid collector config:\n  ${errors.join('\n  ')}`);
+  const c = merge(defaultConfig(), root);
+  // A config naming the external broker replaces the embedded default instead of adding to it.
+  const mqtt = root.mqtt as CollectorConfig['mqtt'] | undefined;
+  if (mqtt?.external) c.mqtt = { external: mqtt.external };
+  const influxDefaults = { token: '', org: 'yiwang', bucket: 'yiwang', flushIntervalMs: 1000, batchLines: 5000 };
+  if (c.influx) c.influx = { ...influxDefaults, ...(c.influx as Partial<NonNullable<CollectorConfig['influx']>>) } as CollectorConfig['influx'];
+  c.baseDir = baseDir;
   return c;
 }
 
@@ -221,23 +197,34 @@ export interface ConfigOverrides {
   mqttPort?: number;
 }
 
+/** The env file next to a config (`/etc/yiwang/collector.yaml` → `/etc/yiwang/collector.env`). */
+export function envFileFor(configFile: string): string {
+  return join(dirname(resolve(configFile)), 'collector.env');
+}
+
 /** Reads the YAML file (if any), validates it and applies command-line overrides. */
 export function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}): CollectorConfig {
   let doc: unknown = {};
   if (path) {
+    applyEnvFile(envFileFor(path));
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
+      throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     try {
-      doc = parseYaml(text) ?? {};
+      doc = YAML.parse(text) ?? {};
     } catch (err) {
-      throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+      throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  return applyOverrides(parseConfig(doc), overrides);
+  try {
+    return applyOverrides(parseConfig(doc, path ? dirname(resolve(path)) : process.cwd()), overrides);
+  } catch (err) {
+    if (err instanceof ConfigError && path && err.message.startsWith('invalid collector config')) throw new ConfigError(`${path}: ${err.message}`);
+    throw err;
+  }
 }
 
 export function applyOverrides(c: CollectorConfig, o: ConfigOverrides): CollectorConfig {
@@ -253,3 +240,5 @@ export function applyOverrides(c: CollectorConfig, o: ConfigOverrides): Collecto
   }
   return c;
 }
+
+export { NOTIFY_CONFIG_SCHEMA, DASHBOARD_CONFIG_SCHEMA };

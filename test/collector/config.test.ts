@@ -51,7 +51,7 @@ describe('collector config', () => {
     } catch (err) {
       msg = (err as Error).message;
     }
-    for (const part of ['http.port', 'http.colour: unknown key', 'mqtt.external.url', 'edges[0].id', 'edges[0].passwordHash', 'retention.rawDays', 'influx.url', 'config.extra: unknown key']) {
+    for (const part of ['http.port', 'http.colour: unknown key', 'mqtt.external.url', 'edges[0].id', 'edges[0].passwordHash', 'retention.rawDays', 'influx.url', 'extra: unknown key']) {
       expect(msg).toContain(part);
     }
   });
