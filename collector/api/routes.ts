@@ -5,38 +5,13 @@ import { toCsv } from '../../core/csv.js';
 import { CSV_EXPORT_ENCODINGS, csvExportEncoding, recordsFromCsv, recordsToCsvBytes, recordsToJson, validateRecord } from '../../core/records.js';
 import { isValidEdgeId } from '../../schema/topics.js';
 import type { DeviceRecord } from '../../schema/types.js';
-import { createToken, type Principal } from '../auth/tokens.js';
+import { createToken } from '../auth/tokens.js';
 import { SEVERITY_NAMES } from '../store/sql/events.js';
-import { visibleTo } from '../store/records.js';
-import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName, type DeviceRow } from '../store/index.js';
+import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName } from '../store/index.js';
 import type { ApiContext } from './context.js';
+import { iso, requireAdmin, visibleDevice, type Handler, type Route } from './handler.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readJson, sendJson, sendText, wantsCsv } from './http.js';
 import { serveFeed } from './sse.js';
-
-export interface Caller extends Principal {
-  /** SHA-256 of the bearer token: long-lived responses re-check it (revocation). */
-  tokenHash: string;
-}
-
-type Handler = (ctx: ApiContext, who: Caller, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void> | void;
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  handler: Handler;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const requireAdmin = (who: Principal) => {
-  if (!who.admin) throw new HttpError(403, 'admin token required');
-};
-
-/** The device row if the caller may see it; otherwise 404. */
-async function visibleDevice(ctx: ApiContext, who: Principal, id: string): Promise<DeviceRow> {
-  const row = await ctx.store.registry.row(id);
-  if (!row || !visibleTo(row, who.bureau)) throw notFound();
-  return row;
-}
 
 /** `aggregate=` (sample, avg, min, max, total) and `period=` (seconds or a duration) selecting a series variant. */
 function parseVariant(q: URLSearchParams): { aggregate?: AggregateName; periodS?: number } {
@@ -278,6 +253,7 @@ const whoami: Handler = (_ctx, who, _req, res) => {
 };
 
 const seg = '([^/]+)';
+/** Every route of the API; feature modules contribute their own lists (alarms, edge configuration, reports). */
 export const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/api\/v1\/whoami$/, handler: whoami },
   { method: 'GET', pattern: /^\/api\/v1\/devices$/, handler: listDevices },

@@ -7,7 +7,7 @@ import type { FeedItem } from '../store/index.js';
 import { visibleTo } from '../store/records.js';
 import type { ApiContext } from './context.js';
 import { HttpError } from './http.js';
-import type { Caller } from './routes.js';
+import type { Caller } from './handler.js';
 
 const MAX_BUFFERED = 4 * 1024 * 1024; // a client this far behind is dropped; it resumes with Last-Event-ID
 /** How often an open feed re-checks its token and the visibility of the devices it streams. */

@@ -1,0 +1,33 @@
+// What every API route module shares: the handler signature, the caller, and the bureau-scope check.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/tokens.js';
+import { visibleTo } from '../store/records.js';
+import type { DeviceRow } from '../store/index.js';
+import type { ApiContext } from './context.js';
+import { HttpError, notFound } from './http.js';
+
+export interface Caller extends Principal {
+  /** SHA-256 of the bearer token: long-lived responses re-check it (revocation). */
+  tokenHash: string;
+}
+
+export type Handler = (ctx: ApiContext, who: Caller, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void> | void;
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const requireAdmin = (who: Principal) => {
+  if (!who.admin) throw new HttpError(403, 'admin token required');
+};
+
+/** The device row if the caller may see it; otherwise 404. */
+export async function visibleDevice(ctx: ApiContext, who: Principal, id: string): Promise<DeviceRow> {
+  const row = await ctx.store.registry.row(id);
+  if (!row || !visibleTo(row, who.bureau)) throw notFound();
+  return row;
+}
+
