@@ -142,12 +142,19 @@ describe('collector cluster on PostgreSQL and Mosquitto', () => {
     await sleep(1000);
 
     pgServer.stopTemporarily(); // the database goes away for 10 s
-    await sleep(10_000);
+    const health = async () => {
+      const r = await fetch(`http://127.0.0.1:${nodes[0]!.httpPort}/healthz`);
+      return { status: r.status, ...((await r.json()) as { db: boolean; broker: boolean }) };
+    };
+    await waitFor('healthz reports the database down', async () => (await health()).db === false, 8_000);
+    expect((await health()).status).toBe(503);
+    await sleep(8_000);
     pgServer.startAgain();
     await waitFor('ingest resumes after the database outage', async () => (await stored()) > 0, 30_000);
 
+    expect(await health()).toMatchObject({ status: 200, db: true, broker: true });
     await broker.stop(); // broker restart: every connection drops
-    await sleep(1000);
+    await waitFor('healthz reports the broker down', async () => (await health()).broker === false, 8_000);
     await broker.start();
     await sleep(3000);
 
