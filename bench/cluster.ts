@@ -38,8 +38,12 @@ async function waitPort(port: number, what: string, ms = 60_000): Promise<void> 
   }
 }
 
+// Extra node flags for the collector processes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean)); // yardsticks, embedded
+
 function collectorProcess(configFile: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['bin/yiwang.js', 'collector', '--config', configFile], {
+  return spawn(process.execPath, [...NODE_ARGS, 'bin/yiwang.js', 'collector', '--config', configFile], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, YIWANG_LOG_LEVEL: 'warn', ...env },
   });
@@ -167,9 +171,11 @@ async function main(): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   try {
     say(`yiwang cluster benchmark — ${EDGES} edges, ${BATCH} readings/batch, window ${WINDOW}, ${TOTAL.toLocaleString('en')} readings per run, ${cpus().length} cores shared by everything`);
-    say(`yardstick: PostgreSQL alone, multi-row INSERT … unnest of the same rows: ${Math.round(await pgYardstick(pgServer)).toLocaleString('en')} rows/s`);
-    say(`yardstick: raw SQLite, one row per reading: ${Math.round(sqliteYardstick(dir)).toLocaleString('en')} rows/s`);
-    say(`embedded collector (SQLite + its own broker): ${fmt(await embeddedRun(dir, ids))}`);
+    if (!SKIP.has('yardsticks')) {
+      say(`yardstick: PostgreSQL alone, multi-row INSERT … unnest of the same rows: ${Math.round(await pgYardstick(pgServer)).toLocaleString('en')} rows/s`);
+      say(`yardstick: raw SQLite, one row per reading: ${Math.round(sqliteYardstick(dir)).toLocaleString('en')} rows/s`);
+    }
+    if (!SKIP.has('embedded')) say(`embedded collector (SQLite + its own broker): ${fmt(await embeddedRun(dir, ids))}`);
     for (const n of NODE_COUNTS) say(`cluster, ${n} collector process(es) on PostgreSQL + Mosquitto: ${fmt(await clusterRun(pgServer, broker, dir, n, passwords, ids))}`);
   } finally {
     await broker.stop();

@@ -52,6 +52,8 @@ export interface CollectorConfig {
     maxItemsPerBatch: number;
     unknownDevices: 'claim' | 'refuse'; // readings for a device nobody registered: register it to the sender, or refuse
     commitIntervalMs: number; // group-commit window
+    /** Group commits in flight at once (PostgreSQL; SQLite always 1). Default 4. */
+    parallelCommits?: number;
   };
   retention: { rawDays: number; minuteDays: number; hourDays: number };
   influx?: { url: string; token: string; org: string; bucket: string; flushIntervalMs: number; batchLines: number };
@@ -117,6 +119,7 @@ export const COLLECTOR_CONFIG_SCHEMA = obj({
     maxItemsPerBatch: int(1, 10_000_000),
     unknownDevices: { enum: ['claim', 'refuse'] },
     commitIntervalMs: int(0, 10_000),
+    parallelCommits: int(1, 64),
   }),
   retention: obj({ rawDays: num(1, 100_000), minuteDays: num(1, 100_000), hourDays: num(1, 100_000) }),
   influx: obj(

@@ -1,7 +1,10 @@
 // The ingest pipeline shared by the embedded broker and the external-broker consumer:
-// validate -> bounded queue -> group commit (one store transaction) -> acks and metrics.
+// validate -> bounded queue -> group commit (one store transaction per group) -> acks and metrics.
 // Admission control: offer() resolves only while the queue has room, so transports pause reading
 // from their sockets instead of buffering when storage falls behind.
+// Several groups may commit at once (PostgreSQL: the database does the work while this process waits on it);
+// a group never holds a batch of an edge that another group in flight holds, so each edge's batches commit in
+// arrival order. SQLite commits one group at a time (one writer).
 import type { Logger } from '../../core/log.js';
 import { ProblemLog } from '../../core/problem-log.js';
 import { decodeEdgeStatus } from '../../schema/codec.js';
@@ -26,12 +29,15 @@ export class IngestPipeline {
   private queuedItems = 0;
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private committing = false;
+  private inFlight = 0;
+  /** Edges with a batch in a group being committed. */
+  private readonly busyEdges = new Set<string>();
   private attempts = 0;
   /** After a group failed to commit: this many next commits take one batch each, to single out a poison batch. */
   private isolate = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly problems: ProblemLog;
+  private readonly parallel: number;
   publishAck: AckPublisher = () => undefined;
 
   constructor(
@@ -42,6 +48,7 @@ export class IngestPipeline {
     private readonly influx: boolean,
   ) {
     this.problems = new ProblemLog(log);
+    this.parallel = store.kind === 'sqlite' ? 1 : Math.max(1, cfg.parallelCommits ?? 4);
   }
 
   get depth(): number {
@@ -90,22 +97,62 @@ export class IngestPipeline {
   }
 
   private kick(): void {
-    if (this.timer || this.committing) return;
-    const soon = this.queuedItems >= MAX_ITEMS_PER_COMMIT / 4 ? 0 : this.cfg.commitIntervalMs;
+    if (this.timer || this.inFlight >= this.parallel || !this.queue.length) return;
+    const soon = this.queuedItems >= MAX_ITEMS_PER_COMMIT / 4 || this.inFlight > 0 ? 0 : this.cfg.commitIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.commitNow();
+      this.startCommits();
     }, soon);
   }
 
-  private async commitNow(): Promise<void> {
-    if (!this.queue.length) return this.notifyIdle();
-    this.committing = true;
+  /** Starts as many group commits as allowed and possible. */
+  private startCommits(): void {
+    while (this.inFlight < this.parallel) {
+      const group = this.takeGroup();
+      if (!group) break;
+      this.inFlight++;
+      void this.commitGroup(group.jobs, group.items).finally(() => {
+        this.inFlight--;
+        for (const j of group.jobs) this.busyEdges.delete(j.edgeId);
+        this.releaseWaiters();
+        if (this.queue.length) this.kick();
+        else if (this.inFlight === 0) this.notifyIdle();
+      });
+    }
+    if (!this.queue.length && this.inFlight === 0) this.notifyIdle();
+  }
+
+  /** Queued jobs of edges not being committed, oldest first; later jobs of a skipped edge wait their turn too. */
+  private takeGroup(): { jobs: IngestJob[]; items: number } | undefined {
+    const take: IngestJob[] = [];
+    const keep: IngestJob[] = [];
+    const skipped = new Set<string>();
     let items = 0;
-    let n = 0;
     const maxJobs = this.isolate > 0 ? 1 : Number.MAX_SAFE_INTEGER;
-    while (n < this.queue.length && n < maxJobs && (n === 0 || items < MAX_ITEMS_PER_COMMIT)) items += itemsOf(this.queue[n++]!);
-    const jobs = this.queue.slice(0, n);
+    for (const j of this.queue) {
+      const full = take.length >= maxJobs || (take.length > 0 && items >= MAX_ITEMS_PER_COMMIT);
+      if (full || this.busyEdges.has(j.edgeId) || skipped.has(j.edgeId)) {
+        keep.push(j);
+        skipped.add(j.edgeId);
+        continue;
+      }
+      take.push(j);
+      items += itemsOf(j);
+    }
+    if (!take.length) return undefined;
+    this.queue = keep;
+    this.queuedItems -= items;
+    for (const j of take) this.busyEdges.add(j.edgeId);
+    return { jobs: take, items };
+  }
+
+  /** Puts a group back at the head of the queue (its commit failed; nothing of it was stored). */
+  private requeue(jobs: IngestJob[], items: number): void {
+    this.queue = [...jobs, ...this.queue];
+    this.queuedItems += items;
+  }
+
+  private async commitGroup(jobs: IngestJob[], items: number): Promise<void> {
     let result;
     try {
       result = await this.store.ingest(jobs, { unknownDevices: this.cfg.unknownDevices, influx: this.influx });
@@ -115,31 +162,25 @@ export class IngestPipeline {
       this.log.error({ err: message, batches: jobs.length, attempt: this.attempts }, 'ingest commit failed');
       if (this.attempts >= MAX_COMMIT_ATTEMPTS) {
         this.attempts = 0;
-        if (n > 1) this.isolate = n; // retry the group one batch at a time to find the batch that fails
+        if (jobs.length > 1) this.isolate = jobs.length; // retry the group one batch at a time to find the batch that fails
         else if (await this.store.ping().then(() => true, () => false)) {
           // The database answers but this batch alone cannot be stored: refuse it (the edge parks it for an
           // operator) instead of blocking every batch behind it. Nothing of it was committed.
-          const [job] = this.queue.splice(0, 1);
-          this.queuedItems -= items;
+          const job = jobs[0]!;
           this.metrics.rejected.inc({ reason: 'commit_failed' });
           this.metrics.batchesIn.inc({ outcome: 'rejected' });
-          this.problems.report(job!.edgeId, 'commit_failed', 'batch cannot be stored; refused', { batchId: job!.batch.batchId, err: message.slice(0, 300) });
-          this.publishAck(job!.edgeId, { edgeId: job!.edgeId, batchId: job!.batch.batchId, rejected: true, error: `commit_failed: ${message}` });
-          this.releaseWaiters();
+          this.problems.report(job.edgeId, 'commit_failed', 'batch cannot be stored; refused', { batchId: job.batch.batchId, err: message.slice(0, 300) });
+          this.publishAck(job.edgeId, { edgeId: job.edgeId, batchId: job.batch.batchId, rejected: true, error: `commit_failed: ${message}` });
+          return;
         }
         // Otherwise the database is down: keep everything queued (transports are held back) and keep trying.
       }
-      this.committing = false;
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.commitNow();
-      }, Math.min(5000, 200 * 2 ** this.attempts));
+      this.requeue(jobs, items);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** this.attempts)));
       return;
     }
-    if (this.isolate > 0) this.isolate--;
     this.attempts = 0;
-    this.queue.splice(0, n);
-    this.queuedItems -= items;
+    if (this.isolate > 0) this.isolate--;
     this.metrics.commits.inc();
     const now = Date.now();
     for (const o of result.outcomes) {
@@ -157,10 +198,6 @@ export class IngestPipeline {
       }
     }
     this.metrics.pointsWritten.inc({}, result.pointsWritten);
-    this.committing = false;
-    this.releaseWaiters();
-    if (this.queue.length) this.kick();
-    else this.notifyIdle();
   }
 
   private releaseWaiters(): void {
@@ -178,7 +215,7 @@ export class IngestPipeline {
    * stop: what is left was never acked, so the edges send it again).
    */
   drain(timeoutMs = 10_000): Promise<void> {
-    if (!this.queue.length && !this.committing) return Promise.resolve();
+    if (!this.queue.length && this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
       this.idleWaiters.push(() => {

@@ -116,6 +116,7 @@ describe('collector cluster on PostgreSQL and Mosquitto', () => {
     const token = execFileSync(process.execPath, ['bin/yiwang.js', 'collector', 'token', 'create', '--admin', '--name', 'cluster-ops', '--store', url], { encoding: 'utf8' }).trim();
     const feed = openFeed(nodes[0]!.httpPort, token);
     expect(await feed.ready).toBe(200);
+    await sleep(4000); // every node learns within a few seconds that someone listens (feed_listeners) and ships readings
 
     // Each edge counts 1, 2, 3, … as a flow totaliser would, 100 readings/s per edge.
     producer = setInterval(() => {

@@ -68,8 +68,10 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_received ON quarantine(received_at);
 CREATE INDEX quarantine_device ON quarantine(device_id, reason, received_at);
--- The live feed shared by every node: one row per ingest commit, written in commit order (see feed.ts).
-CREATE TABLE feed (fid BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL, items TEXT NOT NULL);
+-- The live feed shared by every node: one row per ingest commit, written in commit order (see feed.ts): events
+-- and device scopes as JSON, readings protobuf-encoded (only while some node has feed listeners).
+CREATE TABLE feed (fid BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL, items TEXT NOT NULL, readings BYTEA);
+CREATE TABLE feed_listeners (node TEXT PRIMARY KEY, listeners INTEGER NOT NULL, at BIGINT NOT NULL);
 `;
 
 export const POSTGRES_MIGRATIONS: Migration[] = [{ version: 1, description: 'cluster schema', sql: V1 }];

@@ -117,7 +117,7 @@ export class PgStore extends SqlFacets implements CollectorStore {
     const r = await this.db.tx(
       async (tx) => {
         const out = await ingestInTx(tx, jobs, opts, this.edgeNos);
-        await PgFeed.writeInTx(tx, out.feed);
+        await this.feed.writeInTx(tx, out.feed);
         return out;
       },
       { lockKeys: edges },
