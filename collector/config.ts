@@ -174,8 +174,19 @@ function merge<T>(base: T, doc: unknown): T {
 }
 
 /** Validates a parsed config document (already-parsed YAML/JSON; `${VAR}` expanded in place) on top of the defaults. */
+/** YAML `key:` with nothing after it (or only comments) is null: treat it as not set, as people mean it. */
+function dropNulls(node: unknown): void {
+  if (!node || typeof node !== 'object' || Array.isArray(node)) return;
+  const o = node as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (o[k] === null) delete o[k];
+    else dropNulls(o[k]);
+  }
+}
+
 export function parseConfig(doc: unknown, baseDir = process.cwd()): CollectorConfig {
   const root = (doc ?? {}) as Record<string, unknown>;
+  dropNulls(root);
   const errors: string[] = expandEnvReferences(root).map((p) => `${p.path}: ${p.message.replace('edge.env', 'collector.env')}`);
   if (!validate(root)) errors.push(...new Set((validate.errors ?? []).map(describe)));
   else {

@@ -1,5 +1,5 @@
 // Config parsing, secrets, CLI token/edge management, and admission control of the ingest queue.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
@@ -19,6 +19,17 @@ const tmp = tempDir();
 afterAll(() => tmp.remove());
 
 describe('collector config', () => {
+  it('loads the shipped sample, and expands ${VAR} from collector.env next to the file', () => {
+    expect(loadConfig('collector/collector.sample.yaml').store).toBe('sqlite');
+    const dir = join(tmp.dir, 'envcfg');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'collector.yaml'), 'store: postgres://yiwang:${YW_TEST_PG_SECRET}@db.local/yiwang\n');
+    writeFileSync(join(dir, 'collector.env'), 'YW_TEST_PG_SECRET=s3cret\n', { mode: 0o600 });
+    expect(loadConfig(join(dir, 'collector.yaml')).store).toBe('postgres://yiwang:s3cret@db.local/yiwang');
+    writeFileSync(join(dir, 'collector.yaml'), 'http: {prot: 1}\nstore: ${YW_TEST_UNSET_VAR}\n');
+    expect(() => loadConfig(join(dir, 'collector.yaml'))).toThrow(/YW_TEST_UNSET_VAR is not set[\s\S]*|http\.prot: unknown key \(did you mean "port"\?\)/);
+  });
+
   it('needs no file: defaults for everything', () => {
     const c = loadConfig(undefined);
     expect(c.dataDir).toBe('./data/collector');
