@@ -86,9 +86,32 @@ async function clusterRun(pgServer: PgServer, broker: Mosquitto, dir: string, no
     }
     await new Promise((r) => setTimeout(r, 1000)); // subscriptions settle
     const perEdge = Math.max(1, Math.ceil(TOTAL / (ids.length * BATCH)));
-    return await runEdges({ mqttPort: broker.port, ids, password: (id) => passwords.get(id)!, batchesPerEdge: perEdge, readingsPerBatch: BATCH, window: WINDOW });
+    const r = await runEdges({ mqttPort: broker.port, ids, password: (id) => passwords.get(id)!, batchesPerEdge: perEdge, readingsPerBatch: BATCH, window: WINDOW });
+    if (nodes === NODE_COUNTS[0]) await storageFootprint(pgServer.url(db), r.readings);
+    return r;
   } finally {
     for (const p of procs) await stop(p);
+  }
+}
+
+/** Bytes per stored reading on disk (tables + indexes), for the scale plan. */
+async function storageFootprint(url: string, readings: number): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('CHECKPOINT');
+    const size = async (parent: string) =>
+      Number((await c.query(`SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0) AS b FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1`, [parent])).rows[0].b);
+    const points = await size('points');
+    const r1m = await size('rollup_1m');
+    const r1h = Number((await c.query("SELECT pg_total_relation_size('rollup_1h') AS b")).rows[0].b);
+    const rows1m = Number((await c.query('SELECT count(*) AS n FROM rollup_1m')).rows[0].n);
+    process.stdout.write(
+      `storage: ${(points / readings).toFixed(0)} bytes per raw reading (table + primary key), ${(r1m / Math.max(1, rows1m)).toFixed(0)} bytes per 1-minute rollup row, ` +
+        `1-hour rollups ${(r1h / 1e6).toFixed(1)} MB for ${readings.toLocaleString('en')} readings\n`,
+    );
+  } finally {
+    await c.end();
   }
 }
 
