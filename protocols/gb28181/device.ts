@@ -1,0 +1,734 @@
+// The edge as a GB/T 28181 device towards one upper platform: REGISTER with digest authentication and refresh,
+// Keepalive, MANSCDP queries (Catalog, DeviceInfo, DeviceStatus), catalog SUBSCRIBE/NOTIFY, Alarm notifications
+// and live view (INVITE/ACK/BYE → LiveStream). What the channels are comes from a ChannelSource; the edge module
+// (edge/gb28181.ts) maps cameras onto it.
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import sip from 'sip';
+import digest, { type DigestContext } from 'sip/digest.js';
+import type { Registry } from '../../core/prom.js';
+import { excerpt, type ProblemLog } from '../../core/problem-log.js';
+import type { Gb28181Settings } from './config.js';
+import {
+  alarmNotify, catalogNotify, catalogResponses, CONTENT_TYPE, decodeManscdp, deviceInfoResponse, deviceStatusResponse,
+  encodeManscdp, errorResponse, gbTime, keepalive, type AlarmFields, type CatalogItem, type ManscdpMessage,
+} from './manscdp.js';
+import { buildPlayAnswer, parsePlayOffer } from './sdp.js';
+import { localAddressTowards, SipEndpoint, type Peer, type SipMessage } from './sip.js';
+import { LiveStream, MediaOutput, type StreamStats } from './stream.js';
+
+export const USER_AGENT = 'yiwang-edge';
+
+export interface Channel {
+  item: Omit<CatalogItem, 'Event'>;
+  /** RTSP URL with credentials, or undefined while the camera has not told us its stream. */
+  rtspUrl(streamNumber?: number): string | undefined;
+}
+
+export interface ChannelSource {
+  channels(): Channel[];
+  channel(id: string): Channel | undefined;
+}
+
+export interface DeviceLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** Counters shared by every device instance (created once per registry: Prometheus names are unique). */
+export class Gb28181Counters {
+  readonly malformed;
+  readonly messages;
+  readonly registerFailures;
+  readonly streamsRefused;
+  readonly alarms;
+  readonly notifies;
+  readonly foreign;
+
+  constructor(r: Registry) {
+    this.malformed = r.counter('yiwang_edge_gb28181_malformed_total', 'GB/T 28181 input dropped as malformed, by kind (sip, manscdp, sdp)');
+    this.messages = r.counter('yiwang_edge_gb28181_messages_total', 'MANSCDP messages handled, by direction (in/out) and CmdType');
+    this.registerFailures = r.counter('yiwang_edge_gb28181_register_failures_total', 'Failed REGISTER attempts, by reason');
+    this.streamsRefused = r.counter('yiwang_edge_gb28181_streams_refused_total', 'INVITEs refused, by reason');
+    this.alarms = r.counter('yiwang_edge_gb28181_alarms_total', 'Alarm notifications, by result (sent, rejected, not_registered)');
+    this.notifies = r.counter('yiwang_edge_gb28181_catalog_notifies_total', 'Catalog NOTIFYs sent to subscribers, by result');
+    this.foreign = r.counter('yiwang_edge_gb28181_foreign_requests_total', 'SIP requests refused because they did not come from the platform');
+  }
+}
+
+export type RegistrationState = 'stopped' | 'registering' | 'registered' | 'auth_failed' | 'unreachable' | 'rejected';
+
+export interface StreamView {
+  callId: string;
+  channelId: string;
+  transport: 'udp' | 'tcp';
+  setup?: 'active' | 'passive';
+  ssrc: number;
+  destination: string;
+  pid?: number;
+  startedAt: number;
+  stats: StreamStats;
+}
+
+export interface DeviceStatusView {
+  deviceId: string;
+  platform: string;
+  transport: string;
+  state: RegistrationState;
+  lastError?: string;
+  registeredAt?: number;
+  nextAttemptAt?: number;
+  keepalivesMissed: number;
+  subscriptions: number;
+  streams: StreamView[];
+}
+
+export interface Gb28181DeviceOptions {
+  settings: Gb28181Settings;
+  password?: string;
+  channels: ChannelSource;
+  counters: Gb28181Counters;
+  problems: ProblemLog;
+  log: DeviceLogger;
+  /** Device information for DeviceInfo answers. */
+  info: { manufacturer: string; model: string; firmware: string };
+  /** First retry delay after a failed REGISTER; doubles up to maxRetryMs (defaults 5 s / 5 min). */
+  retryBaseMs?: number;
+  maxRetryMs?: number;
+}
+
+interface Dialog {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  remoteUri: string;       // their Contact (request URI of our in-dialog requests)
+  localUri: string;        // our AOR in the dialog
+  remoteAor: string;       // their AOR
+  cseq: number;
+}
+
+interface Session {
+  dialog: Dialog;
+  channelId: string;
+  output: MediaOutput;
+  stream?: LiveStream;
+  invite: SipMessage;
+  answer: { status: number; reason: string; headers: Record<string, unknown>; content: string };
+  acked: boolean;
+  retransmit?: NodeJS.Timeout;
+  startedAt: number;
+  ended: boolean;
+}
+
+interface Subscription {
+  dialog: Dialog;
+  event: string;
+  expiresAt: number;
+}
+
+const T1 = 500;
+const T2 = 4000;
+const ACK_WAIT_MS = 32_000;
+/** Largest MESSAGE body: keeps UDP datagrams under a 1,500-byte MTU; TCP allows larger catalog pages. */
+const MAX_BODY = { udp: 1300, tcp: 16_000 };
+
+const tag = () => randomBytes(6).toString('hex');
+const newCallId = () => randomBytes(12).toString('hex');
+const userOf = (uri: unknown): string | undefined => (typeof uri === 'string' ? sip.parseUri(uri)?.user : undefined);
+
+export class Gb28181Device {
+  private readonly s: Gb28181Settings;
+  private sipEp?: SipEndpoint;
+  private platform: Peer = { address: '', port: 0 };
+  private advertised = '';
+  private state: RegistrationState = 'stopped';
+  private lastError?: string;
+  private registeredAt?: number;
+  private nextAttemptAt?: number;
+  private failures = 0;
+  private missed = 0;
+  private sn = 1;
+  private cseq = 1;
+  private readonly regCallId = newCallId();
+  private readonly regTag = tag();
+  private auth?: DigestContext;
+  private regTimer?: NodeJS.Timeout;
+  private kaTimer?: NodeJS.Timeout;
+  private registering?: Promise<void>;
+  private stopped = false;
+  private readonly sessions = new Map<string, Session>();
+  private readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(private readonly o: Gb28181DeviceOptions) {
+    this.s = o.settings;
+  }
+
+  get sipPort(): number {
+    return this.sipEp?.port ?? 0;
+  }
+
+  /** Binds SIP and starts registering; resolves once bound (registration goes on in the background). */
+  async start(): Promise<void> {
+    const p = this.s.platform;
+    this.platform = { address: isIP(p.host) ? p.host : (await lookup(p.host, { family: 4 })).address, port: p.port };
+    this.advertised = this.s.local.advertisedAddress ?? (await localAddressTowards(this.platform.address, this.platform.port));
+    this.sipEp = new SipEndpoint({
+      transport: p.transport,
+      host: this.s.local.host,
+      port: this.s.local.port,
+      advertisedAddress: this.advertised,
+      onRequest: (rq, from) => this.onRequest(rq, from),
+      onMalformed: (from, detail) => this.malformed('sip', `${from.address}:${from.port}`, detail),
+    });
+    await this.sipEp.start();
+    this.o.log.info({ deviceId: this.s.deviceId, platform: `${p.id}@${p.host}:${p.port}`, transport: p.transport, sipPort: this.sipEp.port }, 'GB/T 28181 device started');
+    this.scheduleRegister(0);
+  }
+
+  /** Ends every stream (ffmpeg reaped), unregisters (Expires: 0, bounded wait) and closes SIP. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.regTimer);
+    clearInterval(this.kaTimer);
+    await Promise.all([...this.sessions.values()].map((sess) => this.endSession(sess, 'device stopping', true)));
+    for (const sub of this.subscriptions.values()) void this.notify(sub, [], 'terminated;reason=noresource');
+    this.subscriptions.clear();
+    if (this.state === 'registered') {
+      await Promise.race([this.sendRegister(0), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    this.state = 'stopped';
+    await this.sipEp?.stop();
+  }
+
+  status(): DeviceStatusView {
+    return {
+      deviceId: this.s.deviceId,
+      platform: `${this.s.platform.id}@${this.s.platform.host}:${this.s.platform.port}`,
+      transport: this.s.platform.transport,
+      state: this.state,
+      lastError: this.lastError,
+      registeredAt: this.registeredAt,
+      nextAttemptAt: this.state === 'registered' ? undefined : this.nextAttemptAt,
+      keepalivesMissed: this.missed,
+      subscriptions: this.subscriptions.size,
+      streams: this.streams(),
+    };
+  }
+
+  streams(): StreamView[] {
+    return [...this.sessions.values()].map((x) => ({
+      callId: x.dialog.callId,
+      channelId: x.channelId,
+      transport: x.output.offer.transport,
+      setup: x.output.offer.setup,
+      ssrc: x.output.offer.ssrc,
+      destination: `${x.output.offer.address}:${x.output.offer.port}`,
+      pid: x.stream?.pid,
+      startedAt: x.startedAt,
+      stats: x.stream?.stats ?? { frames: 0, keyframes: 0, packets: 0, bytes: 0, droppedFrames: 0 },
+    }));
+  }
+
+  // ---- registration -----------------------------------------------------------------------------------------
+
+  private scheduleRegister(delayMs: number): void {
+    clearTimeout(this.regTimer);
+    if (this.stopped) return;
+    this.nextAttemptAt = Date.now() + delayMs;
+    this.regTimer = setTimeout(() => void this.registerNow(), delayMs);
+    this.regTimer.unref();
+  }
+
+  private registerNow(): Promise<void> {
+    this.registering ??= this.runRegister().finally(() => (this.registering = undefined));
+    return this.registering;
+  }
+
+  private async runRegister(): Promise<void> {
+    if (this.stopped) return;
+    if (this.state !== 'registered') this.state = 'registering';
+    const rs = await this.sendRegister(this.s.registerExpiresS);
+    if (this.stopped) return;
+    const status = rs.status ?? 0;
+    if (status >= 200 && status < 300) {
+      const granted = Number(rs.headers.expires ?? rs.headers.contact?.[0]?.params?.expires ?? this.s.registerExpiresS);
+      const expires = Number.isFinite(granted) && granted > 0 ? granted : this.s.registerExpiresS;
+      const wasRegistered = this.state === 'registered';
+      this.state = 'registered';
+      this.registeredAt = Date.now();
+      this.failures = 0;
+      this.lastError = undefined;
+      this.missed = 0;
+      // refresh well before expiry: 80 %, at least 5 s ahead
+      this.scheduleRegister(Math.max(1000, Math.min(expires * 800, (expires - 5) * 1000)));
+      if (!wasRegistered) {
+        this.o.log.info({ deviceId: this.s.deviceId, expiresS: expires }, 'registered with the GB/T 28181 platform');
+        this.startKeepalives();
+        void this.sendKeepalive();
+      }
+      return;
+    }
+    const { state, reason, message } = classifyRegisterFailure(rs, this.o.password !== undefined, this.s);
+    this.state = state;
+    this.lastError = message;
+    this.failures++;
+    this.o.counters.registerFailures.inc({ reason });
+    clearInterval(this.kaTimer);
+    const base = this.o.retryBaseMs ?? 5000;
+    const max = this.o.maxRetryMs ?? 300_000;
+    const backoff = Math.min(max, base * 2 ** Math.min(this.failures - 1, 16));
+    const delay = Math.round(backoff * (0.5 + Math.random() * 0.5)); // jitter: many edges restarting together
+    this.o.log.error({ deviceId: this.s.deviceId, status, reason, retryInS: Math.round(delay / 100) / 10 }, message);
+    this.scheduleRegister(delay);
+  }
+
+  /** REGISTER (Expires given), answering one digest challenge; resolves with the final response. */
+  private async sendRegister(expires: number): Promise<SipMessage> {
+    const p = this.s.platform;
+    const aor = `sip:${this.s.deviceId}@${p.domain}`;
+    const build = (): SipMessage => ({
+      method: 'REGISTER',
+      uri: `sip:${p.id}@${p.domain}`,
+      headers: {
+        to: { uri: aor, params: {} },
+        from: { uri: aor, params: { tag: this.regTag } },
+        'call-id': this.regCallId,
+        cseq: { method: 'REGISTER', seq: this.cseq++ },
+        contact: [{ uri: this.contactUri(), params: {} }],
+        expires: String(expires),
+        'max-forwards': 70,
+        'user-agent': USER_AGENT,
+      },
+    });
+    let rq = build();
+    // a remembered challenge lets a refresh go out signed at once; the platform may still answer 401 (new nonce)
+    if (this.auth && this.o.password !== undefined) digest.signRequest(this.auth, rq, undefined, this.creds());
+    let rs = await this.sipEp!.request(rq, this.platform);
+    for (let round = 0; round < 2 && (rs.status === 401 || rs.status === 407) && this.o.password !== undefined; round++) {
+      const stale = /stale\s*=\s*"?true/i.test(JSON.stringify(rs.headers['www-authenticate'] ?? rs.headers['proxy-authenticate'] ?? ''));
+      if (round === 1 && !stale && this.auth) break; // a second plain 401: the password is wrong
+      this.auth = {};
+      rq = build();
+      try {
+        digest.signRequest(this.auth, rq, rs, this.creds());
+      } catch (err) {
+        return sip.makeResponse(rq, 401, `Unauthorized (cannot answer the challenge: ${(err as Error).message})`);
+      }
+      rs = await this.sipEp!.request(rq, this.platform);
+    }
+    return rs;
+  }
+
+  private creds(): { user: string; password: string } {
+    return { user: this.s.deviceId, password: this.o.password ?? '' };
+  }
+
+  private contactUri(): string {
+    return `sip:${this.s.deviceId}@${this.advertised}:${this.sipEp?.port ?? 0}`;
+  }
+
+  // ---- keepalive --------------------------------------------------------------------------------------------
+
+  private startKeepalives(): void {
+    clearInterval(this.kaTimer);
+    this.kaTimer = setInterval(() => void this.sendKeepalive(), this.s.keepaliveIntervalS * 1000);
+    this.kaTimer.unref();
+  }
+
+  private async sendKeepalive(): Promise<void> {
+    if (this.state !== 'registered') return;
+    const rs = await this.message(keepalive(this.nextSn(), this.s.deviceId, this.s.charset), 'Keepalive');
+    if (this.stopped || this.state !== 'registered') return;
+    if ((rs.status ?? 0) >= 200 && (rs.status ?? 0) < 300) {
+      this.missed = 0;
+      return;
+    }
+    this.missed++;
+    this.o.log.warn({ deviceId: this.s.deviceId, status: rs.status, reason: rs.reason, missed: this.missed }, 'keepalive not answered');
+    if (this.missed >= this.s.keepaliveMaxMissed) {
+      // the platform has likely dropped us (restart, failover): register from scratch
+      this.state = 'unreachable';
+      this.lastError = `${this.missed} keepalives in a row not answered (last: ${rs.status} ${rs.reason ?? ''})`.trim();
+      clearInterval(this.kaTimer);
+      this.auth = undefined;
+      this.scheduleRegister(0);
+    }
+  }
+
+  private nextSn(): string {
+    const n = this.sn;
+    this.sn = this.sn >= 999_999_999 ? 1 : this.sn + 1;
+    return String(n);
+  }
+
+  // ---- outgoing MESSAGE / NOTIFY ---------------------------------------------------------------------------------
+
+  /** Out-of-dialog MESSAGE to the platform; answers one digest challenge with the registration's credentials. */
+  private async message(body: Buffer, cmdType: string): Promise<SipMessage> {
+    const p = this.s.platform;
+    const build = (): SipMessage => ({
+      method: 'MESSAGE',
+      uri: `sip:${p.id}@${p.domain}`,
+      headers: {
+        to: { uri: `sip:${p.id}@${p.domain}`, params: {} },
+        from: { uri: `sip:${this.s.deviceId}@${p.domain}`, params: { tag: tag() } },
+        'call-id': newCallId(),
+        cseq: { method: 'MESSAGE', seq: this.cseq++ },
+        'content-type': CONTENT_TYPE,
+        'max-forwards': 70,
+        'user-agent': USER_AGENT,
+      },
+      content: body.toString('latin1'),
+    });
+    this.o.counters.messages.inc({ direction: 'out', cmd: cmdType });
+    let rq = build();
+    let rs = await this.sipEp!.request(rq, this.platform);
+    if ((rs.status === 401 || rs.status === 407) && this.o.password !== undefined) {
+      const ctx: DigestContext = {};
+      rq = build();
+      try {
+        digest.signRequest(ctx, rq, rs, this.creds());
+        rs = await this.sipEp!.request(rq, this.platform);
+      } catch {
+        /* keep the 401 */
+      }
+    }
+    return rs;
+  }
+
+  private inDialogRequest(d: Dialog, method: string, headers: Record<string, unknown> = {}, content?: Buffer): Promise<SipMessage> {
+    return this.sipEp!.request(
+      {
+        method,
+        uri: d.remoteUri,
+        headers: {
+          to: { uri: d.remoteAor, params: { tag: d.remoteTag } },
+          from: { uri: d.localUri, params: { tag: d.localTag } },
+          'call-id': d.callId,
+          cseq: { method, seq: ++d.cseq },
+          'max-forwards': 70,
+          'user-agent': USER_AGENT,
+          ...headers,
+        },
+        content: content?.toString('latin1'),
+      },
+      this.platform,
+    );
+  }
+
+  /** Sends a video-fault (or other) alarm for a channel; dropped and counted while not registered. */
+  async alarm(channelId: string, a: AlarmFields): Promise<boolean> {
+    if (this.state !== 'registered') {
+      this.o.counters.alarms.inc({ result: 'not_registered' });
+      return false;
+    }
+    const rs = await this.message(alarmNotify(this.nextSn(), channelId, a, this.s.charset), 'Alarm');
+    const ok = (rs.status ?? 0) >= 200 && (rs.status ?? 0) < 300;
+    this.o.counters.alarms.inc({ result: ok ? 'sent' : 'rejected' });
+    if (!ok) this.o.log.warn({ channelId, status: rs.status, reason: rs.reason }, 'alarm notification not accepted');
+    return ok;
+  }
+
+  /** Tells catalog subscribers about added/removed/changed channels; ends the streams of removed ones. */
+  async catalogChanged(items: CatalogItem[]): Promise<void> {
+    for (const it of items) {
+      if (it.Event !== 'DEL') continue;
+      for (const sess of this.sessions.values()) if (sess.channelId === it.DeviceID) await this.endSession(sess, 'camera removed', true);
+    }
+    if (!items.length) return;
+    for (const sub of [...this.subscriptions.values()]) {
+      if (sub.expiresAt <= Date.now()) {
+        this.subscriptions.delete(sub.dialog.callId);
+        continue;
+      }
+      await this.notify(sub, items);
+    }
+  }
+
+  /** Ends the streams of a channel (e.g. its camera went away). */
+  async endChannelStreams(channelId: string, why: string): Promise<void> {
+    for (const sess of this.sessions.values()) if (sess.channelId === channelId) await this.endSession(sess, why, true);
+  }
+
+  private async notify(sub: Subscription, items: CatalogItem[], state?: string): Promise<void> {
+    const remaining = Math.max(0, Math.round((sub.expiresAt - Date.now()) / 1000));
+    const body = catalogNotify(this.nextSn(), this.s.deviceId, items, this.s.charset);
+    const rs = await this.inDialogRequest(
+      sub.dialog,
+      'NOTIFY',
+      { event: sub.event, 'subscription-state': state ?? `active;expires=${remaining}`, 'content-type': CONTENT_TYPE },
+      body,
+    );
+    const ok = (rs.status ?? 0) >= 200 && (rs.status ?? 0) < 300;
+    this.o.counters.notifies.inc({ result: ok ? 'sent' : 'rejected' });
+    this.o.counters.messages.inc({ direction: 'out', cmd: 'Catalog' });
+    if (rs.status === 481) this.subscriptions.delete(sub.dialog.callId); // the platform forgot the subscription
+  }
+
+  // ---- incoming requests -------------------------------------------------------------------------------------
+
+  private malformed(kind: 'sip' | 'manscdp' | 'sdp', peer: string, detail: string): void {
+    this.o.counters.malformed.inc({ kind });
+    this.o.problems.report(peer, `gb28181_${kind}`, `malformed ${kind === 'sip' ? 'SIP message' : kind === 'sdp' ? 'SDP' : 'MANSCDP body'} ignored`, { detail: excerpt(detail, 160) });
+  }
+
+  private onRequest(rq: SipMessage, from: Peer): void {
+    if (from.address !== this.platform.address) {
+      // only the upper platform may query or pull video through us
+      this.o.counters.foreign.inc();
+      this.o.problems.report(from.address, 'gb28181_foreign', 'SIP request from an address other than the platform refused', { method: rq.method });
+      if (rq.method !== 'ACK') this.sipEp!.respond(rq, 403, 'Forbidden');
+      return;
+    }
+    const run = async () => {
+      switch (rq.method) {
+        case 'MESSAGE': return this.onMessage(rq, from);
+        case 'SUBSCRIBE': return this.onSubscribe(rq, from);
+        case 'INVITE': return this.onInvite(rq, from);
+        case 'ACK': return this.onAck(rq);
+        case 'BYE': return this.onBye(rq);
+        case 'CANCEL': return this.onCancel(rq);
+        case 'OPTIONS': return this.sipEp!.respond(rq, 200, 'OK', { headers: { allow: 'INVITE, ACK, BYE, CANCEL, MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS' } });
+        default: return this.sipEp!.respond(rq, 405, 'Method Not Allowed');
+      }
+    };
+    run().catch((err: Error) => this.o.log.error({ method: rq.method, err: err.message }, 'GB/T 28181 request failed'));
+  }
+
+  private decodeBody(rq: SipMessage, from: Peer): ManscdpMessage | undefined {
+    const r = decodeManscdp(Buffer.from(rq.content ?? '', 'latin1'), this.s.charset);
+    if (!r.ok) {
+      this.malformed('manscdp', `${from.address}:${from.port}`, r.error);
+      this.sipEp!.respond(rq, 400, 'Bad Request (MANSCDP body)');
+      return undefined;
+    }
+    this.o.counters.messages.inc({ direction: 'in', cmd: r.message.cmdType });
+    return r.message;
+  }
+
+  private async onMessage(rq: SipMessage, from: Peer): Promise<void> {
+    const m = this.decodeBody(rq, from);
+    if (!m) return;
+    this.sipEp!.respond(rq, 200, 'OK');
+    if (m.root !== 'Query') return; // Responses to our notifications, Control (PTZ etc. unsupported): answered 200 and done
+    const cs = this.s.charset;
+    const target = m.deviceId;
+    const isUs = target === this.s.deviceId;
+    const channel = isUs ? undefined : this.o.channels.channel(target);
+    let bodies: Buffer[];
+    switch (m.cmdType) {
+      case 'Catalog': {
+        const items = this.o.channels.channels().map((c) => c.item);
+        bodies = catalogResponses(m.sn, this.s.deviceId, items, cs, MAX_BODY[this.s.platform.transport]);
+        break;
+      }
+      case 'DeviceInfo':
+        if (isUs) {
+          bodies = [deviceInfoResponse(m.sn, target, {
+            DeviceName: this.s.name, Manufacturer: this.o.info.manufacturer, Model: this.o.info.model, Firmware: this.o.info.firmware,
+            Channel: this.o.channels.channels().length,
+          }, cs)];
+        } else if (channel) {
+          bodies = [deviceInfoResponse(m.sn, target, {
+            DeviceName: channel.item.Name, Manufacturer: channel.item.Manufacturer ?? '', Model: channel.item.Model ?? '', Firmware: '', Channel: 1,
+          }, cs)];
+        } else bodies = [errorResponse('DeviceInfo', m.sn, target, 'unknown device', cs)];
+        break;
+      case 'DeviceStatus':
+        if (isUs || channel) {
+          const online = isUs ? true : channel!.item.Status === 'ON';
+          bodies = [deviceStatusResponse(m.sn, target, { online, status: online ? 'OK' : 'OFFLINE', deviceTime: gbTime(Date.now()) }, cs)];
+        } else bodies = [errorResponse('DeviceStatus', m.sn, target, 'unknown device', cs)];
+        break;
+      default:
+        bodies = [errorResponse(m.cmdType, m.sn, target, `query ${m.cmdType} not supported`, cs)];
+    }
+    for (const b of bodies) {
+      const rs = await this.message(b, m.cmdType);
+      if ((rs.status ?? 0) >= 300) {
+        this.o.log.warn({ cmd: m.cmdType, status: rs.status, reason: rs.reason }, 'query response not accepted');
+        break;
+      }
+    }
+  }
+
+  private dialogFrom(rq: SipMessage, localTag: string): Dialog {
+    const contact = rq.headers.contact?.[0]?.uri ?? rq.headers.from.uri;
+    return {
+      callId: rq.headers['call-id'],
+      localTag,
+      remoteTag: rq.headers.from.params?.tag ?? '',
+      remoteUri: contact,
+      localUri: rq.headers.to.uri,
+      remoteAor: rq.headers.from.uri,
+      cseq: 0,
+    };
+  }
+
+  private async onSubscribe(rq: SipMessage, from: Peer): Promise<void> {
+    const event = String(rq.headers.event ?? '');
+    if (!/^catalog\b/i.test(event)) {
+      this.sipEp!.respond(rq, 489, 'Bad Event (only Catalog)');
+      return;
+    }
+    const m = this.decodeBody(rq, from);
+    if (!m) return;
+    const callId: string = rq.headers['call-id'];
+    const expires = Math.max(0, Math.min(86_400, Number(rq.headers.expires ?? 3600) || 0));
+    const existing = this.subscriptions.get(callId);
+    const localTag = existing?.dialog.localTag ?? rq.headers.to.params?.tag ?? tag();
+    rq.headers.to.params = { ...rq.headers.to.params, tag: localTag };
+    const body = encodeManscdp('Response', { CmdType: 'Catalog', SN: m.sn, DeviceID: this.s.deviceId, Result: 'OK' }, this.s.charset);
+    this.sipEp!.respond(rq, 200, 'OK', {
+      headers: { expires: String(expires), contact: [{ uri: this.contactUri(), params: {} }], 'content-type': CONTENT_TYPE },
+      content: body.toString('latin1'),
+    });
+    if (expires === 0) {
+      if (existing) await this.notify(existing, [], 'terminated;reason=timeout');
+      this.subscriptions.delete(callId);
+      return;
+    }
+    const sub: Subscription = existing ?? { dialog: this.dialogFrom(rq, localTag), event, expiresAt: 0 };
+    sub.expiresAt = Date.now() + expires * 1000;
+    this.subscriptions.set(callId, sub);
+    this.o.log.info({ callId, expiresS: expires, refresh: !!existing }, 'catalog subscription');
+    // RFC 6665: a NOTIFY right away, with the current catalog
+    if (!existing) await this.notify(sub, this.o.channels.channels().map((c) => ({ ...c.item, Event: 'ADD' as const })));
+  }
+
+  private refuse(rq: SipMessage, status: number, reason: string, why: string, detail: Record<string, unknown> = {}): void {
+    this.o.counters.streamsRefused.inc({ reason: why });
+    this.o.log.warn({ callId: rq.headers['call-id'], status, reason, ...detail }, 'INVITE refused');
+    this.sipEp!.respond(rq, status, reason, { headers: { warning: `399 ${this.s.deviceId} "${reason.replace(/"/g, "'")}"` } });
+  }
+
+  private async onInvite(rq: SipMessage, from: Peer): Promise<void> {
+    const callId: string = rq.headers['call-id'];
+    if (this.sessions.has(callId)) {
+      this.refuse(rq, 491, 'Request Pending (re-INVITE not supported)', 'reinvite');
+      return;
+    }
+    const channelId = userOf(rq.uri) ?? userOf(rq.headers.to?.uri) ?? '';
+    const channel = this.o.channels.channel(channelId);
+    if (!channel) return this.refuse(rq, 404, `Not Found (no channel ${channelId} at this device)`, 'unknown_channel');
+    const parsed = parsePlayOffer(Buffer.from(rq.content ?? '', 'latin1').toString('utf8'));
+    if (!parsed.ok) {
+      if (parsed.status === 400) this.malformed('sdp', `${from.address}:${from.port}`, parsed.reason);
+      return this.refuse(rq, parsed.status, parsed.reason, 'bad_offer');
+    }
+    const offer = parsed.offer;
+    if (this.sessions.size >= this.s.maxStreams) {
+      return this.refuse(rq, 486, `Busy Here (stream limit ${this.s.maxStreams} reached)`, 'stream_limit', { channelId });
+    }
+    if (channel.item.Status !== 'ON') return this.refuse(rq, 480, 'Temporarily Unavailable (camera offline)', 'camera_offline', { channelId });
+    const url = channel.rtspUrl(offer.streamNumber);
+    if (!url) return this.refuse(rq, 480, 'Temporarily Unavailable (camera stream not known yet)', 'no_stream_uri', { channelId });
+    let output: MediaOutput;
+    try {
+      output = await MediaOutput.open(offer, this.s.local.host, [this.platform.address, offer.address]);
+    } catch (err) {
+      return this.refuse(rq, 500, `Server Internal Error (media port: ${(err as Error).message})`, 'media_port');
+    }
+    const localTag = tag();
+    rq.headers.to.params = { ...rq.headers.to.params, tag: localTag };
+    const sdp = buildPlayAnswer({ deviceId: channelId, address: this.advertised, port: output.port, offer });
+    const answer = {
+      status: 200,
+      reason: 'OK',
+      headers: { contact: [{ uri: `sip:${channelId}@${this.advertised}:${this.sipEp!.port}`, params: {} }], 'content-type': 'application/sdp', 'user-agent': USER_AGENT },
+      content: sdp,
+    };
+    const sess: Session = { dialog: this.dialogFrom(rq, localTag), channelId, output, invite: rq, answer, acked: false, startedAt: Date.now(), ended: false };
+    this.sessions.set(callId, sess);
+    this.sipEp!.respond(rq, 200, 'OK', answer);
+    // RFC 3261 §13.3.1.4: the UAS retransmits its 2xx until the ACK comes (UDP loses datagrams)
+    let interval = T1;
+    const resend = () => {
+      if (sess.acked || sess.ended) return;
+      if (Date.now() - sess.startedAt > ACK_WAIT_MS) {
+        void this.endSession(sess, 'no ACK for the 200 OK', true);
+        return;
+      }
+      if (this.s.platform.transport === 'udp') this.sipEp!.respond(rq, 200, 'OK', answer);
+      interval = Math.min(interval * 2, T2);
+      sess.retransmit = setTimeout(resend, interval);
+    };
+    sess.retransmit = setTimeout(resend, interval);
+    this.o.log.info({ callId, channelId, transport: offer.transport, setup: offer.setup, to: `${offer.address}:${offer.port}`, ssrc: offer.ssrcText }, 'live view accepted');
+  }
+
+  private async onAck(rq: SipMessage): Promise<void> {
+    const sess = this.sessions.get(rq.headers['call-id']);
+    if (!sess || sess.acked || sess.ended) return;
+    sess.acked = true;
+    clearTimeout(sess.retransmit);
+    const url = this.o.channels.channel(sess.channelId)?.rtspUrl(sess.output.offer.streamNumber);
+    if (!url) return this.endSession(sess, 'camera stream not known', true);
+    try {
+      await sess.output.connect();
+    } catch (err) {
+      return this.endSession(sess, (err as Error).message, true);
+    }
+    if (sess.ended) return;
+    sess.stream = new LiveStream({
+      rtspUrl: url,
+      ffmpegPath: this.s.ffmpegPath,
+      output: sess.output,
+      onEnd: (why) => void this.endSession(sess, why, true),
+      onStderr: (line) => this.o.problems.report(sess.channelId, 'gb28181_ffmpeg', 'ffmpeg reported a problem with the camera stream', { line: excerpt(line.replace(/rtsps?:\/\/[^@/\s]*@/g, 'rtsp://***@'), 200) }),
+    });
+    sess.stream.start();
+    this.o.log.info({ callId: sess.dialog.callId, channelId: sess.channelId, pid: sess.stream.pid }, 'live view streaming');
+  }
+
+  private async onBye(rq: SipMessage): Promise<void> {
+    const callId: string = rq.headers['call-id'];
+    const sess = this.sessions.get(callId);
+    if (!sess) {
+      this.sipEp!.respond(rq, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    this.sipEp!.respond(rq, 200, 'OK');
+    await this.endSession(sess, 'BYE from the platform', false);
+  }
+
+  private async onCancel(rq: SipMessage): Promise<void> {
+    const sess = this.sessions.get(rq.headers['call-id']);
+    // we answer INVITEs at once, so there is never a pending one to cancel: RFC 3261 §9.2 says 481 then
+    this.sipEp!.respond(rq, sess && !sess.acked ? 200 : 481, sess && !sess.acked ? 'OK' : 'Call/Transaction Does Not Exist');
+    if (sess && !sess.acked) await this.endSession(sess, 'CANCEL from the platform', false);
+  }
+
+  /** Stops a session's media (ffmpeg reaped) and, when we end it, tells the platform with a BYE. */
+  private async endSession(sess: Session, why: string, sendBye: boolean): Promise<void> {
+    if (sess.ended) return;
+    sess.ended = true;
+    clearTimeout(sess.retransmit);
+    this.sessions.delete(sess.dialog.callId);
+    const stats = sess.stream?.stats;
+    if (sess.stream) await sess.stream.stop();
+    else sess.output.close();
+    this.o.log.info({ callId: sess.dialog.callId, channelId: sess.channelId, why, frames: stats?.frames, bytes: stats?.bytes, droppedFrames: stats?.droppedFrames }, 'live view ended');
+    if (sendBye && sess.acked && this.sipEp) await this.inDialogRequest(sess.dialog, 'BYE');
+  }
+}
+
+/** A failed REGISTER as a state, a metric reason and a sentence an installer can act on. */
+export function classifyRegisterFailure(rs: SipMessage, hasPassword: boolean, s: Gb28181Settings): { state: RegistrationState; reason: string; message: string } {
+  const status = rs.status ?? 0;
+  const at = `platform ${s.platform.id} at ${s.platform.host}:${s.platform.port}/${s.platform.transport}`;
+  if (status === 401 || status === 407 || status === 403) {
+    if (!hasPassword) {
+      return { state: 'auth_failed', reason: 'no_password', message: `GB/T 28181 registration refused by ${at}: it asks for a password and none is configured (set gb28181.passwordEnv and the variable)` };
+    }
+    return { state: 'auth_failed', reason: 'auth', message: `GB/T 28181 registration refused by ${at} (${status} ${rs.reason ?? ''}): wrong password for device ${s.deviceId}, or the device is not registered there`.replace(/\s+\)/, ')') };
+  }
+  if (status === 408 || status === 503) {
+    return { state: 'unreachable', reason: status === 408 ? 'timeout' : 'unreachable', message: `GB/T 28181 platform unreachable: ${at} (${status} ${rs.reason ?? ''})` };
+  }
+  return { state: 'rejected', reason: `status_${status}`, message: `GB/T 28181 registration rejected by ${at}: ${status} ${rs.reason ?? ''}` };
+}
