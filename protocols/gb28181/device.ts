@@ -129,6 +129,7 @@ interface Subscription {
   expiresAt: number;
 }
 
+const MAX_PENDING_ALARMS = 100;
 const T1 = 500;
 const T2 = 4000;
 const ACK_WAIT_MS = 32_000;
@@ -161,6 +162,7 @@ export class Gb28181Device {
   private stopped = false;
   private readonly sessions = new Map<string, Session>();
   private readonly subscriptions = new Map<string, Subscription>();
+  private pendingAlarms: { channelId: string; a: AlarmFields }[] = [];
 
   constructor(private readonly o: Gb28181DeviceOptions) {
     this.s = o.settings;
@@ -269,6 +271,10 @@ export class Gb28181Device {
         this.o.log.info({ deviceId: this.s.deviceId, expiresS: expires }, 'registered with the GB/T 28181 platform');
         this.startKeepalives();
         void this.sendKeepalive();
+        const queued = this.pendingAlarms.splice(0);
+        void (async () => {
+          for (const q of queued) await this.alarm(q.channelId, q.a);
+        })();
       }
       return;
     }
@@ -276,6 +282,7 @@ export class Gb28181Device {
     this.state = state;
     this.lastError = message;
     this.failures++;
+    this.auth = undefined; // the next attempt starts from a fresh challenge
     this.o.counters.registerFailures.inc({ reason });
     clearInterval(this.kaTimer);
     const base = this.o.retryBaseMs ?? 5000;
@@ -420,10 +427,17 @@ export class Gb28181Device {
     );
   }
 
-  /** Sends a video-fault (or other) alarm for a channel; dropped and counted while not registered. */
+  /**
+   * Sends a video-fault (or other) alarm for a channel. While not registered, alarms wait in a bounded queue
+   * (oldest dropped and counted) and go out after the next successful registration.
+   */
   async alarm(channelId: string, a: AlarmFields): Promise<boolean> {
     if (this.state !== 'registered') {
-      this.o.counters.alarms.inc({ result: 'not_registered' });
+      this.pendingAlarms.push({ channelId, a });
+      if (this.pendingAlarms.length > MAX_PENDING_ALARMS) {
+        this.pendingAlarms.shift();
+        this.o.counters.alarms.inc({ result: 'dropped_not_registered' });
+      }
       return false;
     }
     const rs = await this.message(alarmNotify(this.nextSn(), channelId, a, this.s.charset), 'Alarm');
