@@ -47,7 +47,8 @@ export interface Gb28181Settings {
   ffmpegPath?: string;
 }
 
-const id20 = { type: 'string', pattern: '^[0-9]{20}$' };
+// structure only: parseGb28181Id gives the precise reason ("has 19 digits", "not a province code")
+const id20 = { type: 'string', minLength: 1 };
 
 export const GB28181_CONFIG_SCHEMA = {
   type: 'object',
