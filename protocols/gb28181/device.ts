@@ -2,7 +2,6 @@
 // Keepalive, MANSCDP queries (Catalog, DeviceInfo, DeviceStatus), catalog SUBSCRIBE/NOTIFY, Alarm notifications
 // and live view (INVITE/ACK/BYE → LiveStream). What the channels are comes from a ChannelSource; the edge module
 // (edge/gb28181.ts) maps cameras onto it.
-import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import sip from 'sip';
@@ -14,11 +13,10 @@ import {
   alarmNotify, catalogNotify, catalogResponses, CONTENT_TYPE, decodeManscdp, deviceInfoResponse, deviceStatusResponse,
   encodeManscdp, errorResponse, gbTime, keepalive, type AlarmFields, type CatalogItem, type ManscdpMessage,
 } from './manscdp.js';
-import { buildPlayAnswer, parsePlayOffer } from './sdp.js';
+import { dialogFrom, inDialogRequest, newCallId, newTag, USER_AGENT, type Dialog } from './dialog.js';
+import { LiveViews } from './live-view.js';
 import { localAddressTowards, SipEndpoint, type Peer, type SipMessage } from './sip.js';
-import { LiveStream, MediaOutput, type StreamStats } from './stream.js';
-
-export const USER_AGENT = 'yiwang-edge';
+import type { StreamStats } from './stream.js';
 
 export interface Channel {
   item: Omit<CatalogItem, 'Event'>;
@@ -100,29 +98,6 @@ export interface Gb28181DeviceOptions {
   maxRetryMs?: number;
 }
 
-interface Dialog {
-  callId: string;
-  localTag: string;
-  remoteTag: string;
-  remoteUri: string;       // their Contact (request URI of our in-dialog requests)
-  localUri: string;        // our AOR in the dialog
-  remoteAor: string;       // their AOR
-  cseq: number;
-}
-
-interface Session {
-  dialog: Dialog;
-  channelId: string;
-  output: MediaOutput;
-  stream?: LiveStream;
-  invite: SipMessage;
-  answer: { status: number; reason: string; headers: Record<string, unknown>; content: string };
-  acked: boolean;
-  retransmit?: NodeJS.Timeout;
-  startedAt: number;
-  ended: boolean;
-}
-
 interface Subscription {
   dialog: Dialog;
   event: string;
@@ -130,15 +105,9 @@ interface Subscription {
 }
 
 const MAX_PENDING_ALARMS = 100;
-const T1 = 500;
-const T2 = 4000;
-const ACK_WAIT_MS = 32_000;
 /** Largest MESSAGE body: keeps UDP datagrams under a 1,500-byte MTU; TCP allows larger catalog pages. */
 const MAX_BODY = { udp: 1300, tcp: 16_000 };
 
-const tag = () => randomBytes(6).toString('hex');
-const newCallId = () => randomBytes(12).toString('hex');
-const userOf = (uri: unknown): string | undefined => (typeof uri === 'string' ? sip.parseUri(uri)?.user : undefined);
 
 export class Gb28181Device {
   private readonly s: Gb28181Settings;
@@ -154,18 +123,29 @@ export class Gb28181Device {
   private sn = 1;
   private cseq = 1;
   private readonly regCallId = newCallId();
-  private readonly regTag = tag();
+  private readonly regTag = newTag();
   private auth?: DigestContext;
   private regTimer?: NodeJS.Timeout;
   private kaTimer?: NodeJS.Timeout;
   private registering?: Promise<void>;
   private stopped = false;
-  private readonly sessions = new Map<string, Session>();
+  private readonly live: LiveViews;
   private readonly subscriptions = new Map<string, Subscription>();
   private pendingAlarms: { channelId: string; a: AlarmFields }[] = [];
 
   constructor(private readonly o: Gb28181DeviceOptions) {
     this.s = o.settings;
+    this.live = new LiveViews({
+      settings: o.settings,
+      sip: () => this.sipEp!,
+      platform: () => this.platform,
+      advertised: () => this.advertised,
+      channels: o.channels,
+      counters: o.counters,
+      problems: o.problems,
+      log: o.log,
+      malformed: (kind, peer, detail) => this.malformed(kind, peer, detail),
+    });
   }
 
   get sipPort(): number {
@@ -196,7 +176,7 @@ export class Gb28181Device {
     this.stopped = true;
     clearTimeout(this.regTimer);
     clearInterval(this.kaTimer);
-    await Promise.all([...this.sessions.values()].map((sess) => this.endSession(sess, 'device stopping', true)));
+    await this.live.endAll('device stopping');
     for (const sub of this.subscriptions.values()) void this.notify(sub, [], 'terminated;reason=noresource');
     this.subscriptions.clear();
     if (this.state === 'registered') {
@@ -222,17 +202,7 @@ export class Gb28181Device {
   }
 
   streams(): StreamView[] {
-    return [...this.sessions.values()].map((x) => ({
-      callId: x.dialog.callId,
-      channelId: x.channelId,
-      transport: x.output.offer.transport,
-      setup: x.output.offer.setup,
-      ssrc: x.output.offer.ssrc,
-      destination: `${x.output.offer.address}:${x.output.offer.port}`,
-      pid: x.stream?.pid,
-      startedAt: x.startedAt,
-      stats: x.stream?.stats ?? { frames: 0, keyframes: 0, packets: 0, bytes: 0, droppedFrames: 0 },
-    }));
+    return this.live.views();
   }
 
   // ---- registration -----------------------------------------------------------------------------------------
@@ -382,7 +352,7 @@ export class Gb28181Device {
       uri: `sip:${p.id}@${p.domain}`,
       headers: {
         to: { uri: `sip:${p.id}@${p.domain}`, params: {} },
-        from: { uri: `sip:${this.s.deviceId}@${p.domain}`, params: { tag: tag() } },
+        from: { uri: `sip:${this.s.deviceId}@${p.domain}`, params: { tag: newTag() } },
         'call-id': newCallId(),
         cseq: { method: 'MESSAGE', seq: this.cseq++ },
         'content-type': CONTENT_TYPE,
@@ -405,26 +375,6 @@ export class Gb28181Device {
       }
     }
     return rs;
-  }
-
-  private inDialogRequest(d: Dialog, method: string, headers: Record<string, unknown> = {}, content?: Buffer): Promise<SipMessage> {
-    return this.sipEp!.request(
-      {
-        method,
-        uri: d.remoteUri,
-        headers: {
-          to: { uri: d.remoteAor, params: { tag: d.remoteTag } },
-          from: { uri: d.localUri, params: { tag: d.localTag } },
-          'call-id': d.callId,
-          cseq: { method, seq: ++d.cseq },
-          'max-forwards': 70,
-          'user-agent': USER_AGENT,
-          ...headers,
-        },
-        content: content?.toString('latin1'),
-      },
-      this.platform,
-    );
   }
 
   /**
@@ -451,7 +401,7 @@ export class Gb28181Device {
   async catalogChanged(items: CatalogItem[]): Promise<void> {
     for (const it of items) {
       if (it.Event !== 'DEL') continue;
-      for (const sess of this.sessions.values()) if (sess.channelId === it.DeviceID) await this.endSession(sess, 'camera removed', true);
+      await this.live.endChannel(it.DeviceID, 'camera removed');
     }
     if (!items.length) return;
     for (const sub of [...this.subscriptions.values()]) {
@@ -465,13 +415,15 @@ export class Gb28181Device {
 
   /** Ends the streams of a channel (e.g. its camera went away). */
   async endChannelStreams(channelId: string, why: string): Promise<void> {
-    for (const sess of this.sessions.values()) if (sess.channelId === channelId) await this.endSession(sess, why, true);
+    await this.live.endChannel(channelId, why);
   }
 
   private async notify(sub: Subscription, items: CatalogItem[], state?: string): Promise<void> {
     const remaining = Math.max(0, Math.round((sub.expiresAt - Date.now()) / 1000));
     const body = catalogNotify(this.nextSn(), this.s.deviceId, items, this.s.charset);
-    const rs = await this.inDialogRequest(
+    const rs = await inDialogRequest(
+      this.sipEp!,
+      this.platform,
       sub.dialog,
       'NOTIFY',
       { event: sub.event, 'subscription-state': state ?? `active;expires=${remaining}`, 'content-type': CONTENT_TYPE },
@@ -502,10 +454,10 @@ export class Gb28181Device {
       switch (rq.method) {
         case 'MESSAGE': return this.onMessage(rq, from);
         case 'SUBSCRIBE': return this.onSubscribe(rq, from);
-        case 'INVITE': return this.onInvite(rq, from);
-        case 'ACK': return this.onAck(rq);
-        case 'BYE': return this.onBye(rq);
-        case 'CANCEL': return this.onCancel(rq);
+        case 'INVITE': return this.live.onInvite(rq, from);
+        case 'ACK': return this.live.onAck(rq);
+        case 'BYE': return this.live.onBye(rq);
+        case 'CANCEL': return this.live.onCancel(rq);
         case 'OPTIONS': return this.sipEp!.respond(rq, 200, 'OK', { headers: { allow: 'INVITE, ACK, BYE, CANCEL, MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS' } });
         default: return this.sipEp!.respond(rq, 405, 'Method Not Allowed');
       }
@@ -570,19 +522,6 @@ export class Gb28181Device {
     }
   }
 
-  private dialogFrom(rq: SipMessage, localTag: string): Dialog {
-    const contact = rq.headers.contact?.[0]?.uri ?? rq.headers.from.uri;
-    return {
-      callId: rq.headers['call-id'],
-      localTag,
-      remoteTag: rq.headers.from.params?.tag ?? '',
-      remoteUri: contact,
-      localUri: rq.headers.to.uri,
-      remoteAor: rq.headers.from.uri,
-      cseq: 0,
-    };
-  }
-
   private async onSubscribe(rq: SipMessage, from: Peer): Promise<void> {
     const event = String(rq.headers.event ?? '');
     if (!/^catalog\b/i.test(event)) {
@@ -594,7 +533,7 @@ export class Gb28181Device {
     const callId: string = rq.headers['call-id'];
     const expires = Math.max(0, Math.min(86_400, Number(rq.headers.expires ?? 3600) || 0));
     const existing = this.subscriptions.get(callId);
-    const localTag = existing?.dialog.localTag ?? rq.headers.to.params?.tag ?? tag();
+    const localTag = existing?.dialog.localTag ?? rq.headers.to.params?.tag ?? newTag();
     rq.headers.to.params = { ...rq.headers.to.params, tag: localTag };
     const body = encodeManscdp('Response', { CmdType: 'Catalog', SN: m.sn, DeviceID: this.s.deviceId, Result: 'OK' }, this.s.charset);
     this.sipEp!.respond(rq, 200, 'OK', {
@@ -606,7 +545,7 @@ export class Gb28181Device {
       this.subscriptions.delete(callId);
       return;
     }
-    const sub: Subscription = existing ?? { dialog: this.dialogFrom(rq, localTag), event, expiresAt: 0 };
+    const sub: Subscription = existing ?? { dialog: dialogFrom(rq, localTag), event, expiresAt: 0 };
     sub.expiresAt = Date.now() + expires * 1000;
     this.subscriptions.set(callId, sub);
     this.o.log.info({ callId, expiresS: expires, refresh: !!existing }, 'catalog subscription');
@@ -614,121 +553,6 @@ export class Gb28181Device {
     if (!existing) await this.notify(sub, this.o.channels.channels().map((c) => ({ ...c.item, Event: 'ADD' as const })));
   }
 
-  private refuse(rq: SipMessage, status: number, reason: string, why: string, detail: Record<string, unknown> = {}): void {
-    this.o.counters.streamsRefused.inc({ reason: why });
-    this.o.log.warn({ callId: rq.headers['call-id'], status, reason, ...detail }, 'INVITE refused');
-    this.sipEp!.respond(rq, status, reason, { headers: { warning: `399 ${this.s.deviceId} "${reason.replace(/"/g, "'")}"` } });
-  }
-
-  private async onInvite(rq: SipMessage, from: Peer): Promise<void> {
-    const callId: string = rq.headers['call-id'];
-    if (this.sessions.has(callId)) {
-      this.refuse(rq, 491, 'Request Pending (re-INVITE not supported)', 'reinvite');
-      return;
-    }
-    const channelId = userOf(rq.uri) ?? userOf(rq.headers.to?.uri) ?? '';
-    const channel = this.o.channels.channel(channelId);
-    if (!channel) return this.refuse(rq, 404, `Not Found (no channel ${channelId} at this device)`, 'unknown_channel');
-    const parsed = parsePlayOffer(Buffer.from(rq.content ?? '', 'latin1').toString('utf8'));
-    if (!parsed.ok) {
-      if (parsed.status === 400) this.malformed('sdp', `${from.address}:${from.port}`, parsed.reason);
-      return this.refuse(rq, parsed.status, parsed.reason, 'bad_offer');
-    }
-    const offer = parsed.offer;
-    if (this.sessions.size >= this.s.maxStreams) {
-      return this.refuse(rq, 486, `Busy Here (stream limit ${this.s.maxStreams} reached)`, 'stream_limit', { channelId });
-    }
-    if (channel.item.Status !== 'ON') return this.refuse(rq, 480, 'Temporarily Unavailable (camera offline)', 'camera_offline', { channelId });
-    const url = channel.rtspUrl(offer.streamNumber);
-    if (!url) return this.refuse(rq, 480, 'Temporarily Unavailable (camera stream not known yet)', 'no_stream_uri', { channelId });
-    let output: MediaOutput;
-    try {
-      output = await MediaOutput.open(offer, this.s.local.host, [this.platform.address, offer.address]);
-    } catch (err) {
-      return this.refuse(rq, 500, `Server Internal Error (media port: ${(err as Error).message})`, 'media_port');
-    }
-    const localTag = tag();
-    rq.headers.to.params = { ...rq.headers.to.params, tag: localTag };
-    const sdp = buildPlayAnswer({ deviceId: channelId, address: this.advertised, port: output.port, offer });
-    const answer = {
-      status: 200,
-      reason: 'OK',
-      headers: { contact: [{ uri: `sip:${channelId}@${this.advertised}:${this.sipEp!.port}`, params: {} }], 'content-type': 'application/sdp', 'user-agent': USER_AGENT },
-      content: sdp,
-    };
-    const sess: Session = { dialog: this.dialogFrom(rq, localTag), channelId, output, invite: rq, answer, acked: false, startedAt: Date.now(), ended: false };
-    this.sessions.set(callId, sess);
-    this.sipEp!.respond(rq, 200, 'OK', answer);
-    // RFC 3261 §13.3.1.4: the UAS retransmits its 2xx until the ACK comes (UDP loses datagrams)
-    let interval = T1;
-    const resend = () => {
-      if (sess.acked || sess.ended) return;
-      if (Date.now() - sess.startedAt > ACK_WAIT_MS) {
-        void this.endSession(sess, 'no ACK for the 200 OK', true);
-        return;
-      }
-      if (this.s.platform.transport === 'udp') this.sipEp!.respond(rq, 200, 'OK', answer);
-      interval = Math.min(interval * 2, T2);
-      sess.retransmit = setTimeout(resend, interval);
-    };
-    sess.retransmit = setTimeout(resend, interval);
-    this.o.log.info({ callId, channelId, transport: offer.transport, setup: offer.setup, to: `${offer.address}:${offer.port}`, ssrc: offer.ssrcText }, 'live view accepted');
-  }
-
-  private async onAck(rq: SipMessage): Promise<void> {
-    const sess = this.sessions.get(rq.headers['call-id']);
-    if (!sess || sess.acked || sess.ended) return;
-    sess.acked = true;
-    clearTimeout(sess.retransmit);
-    const url = this.o.channels.channel(sess.channelId)?.rtspUrl(sess.output.offer.streamNumber);
-    if (!url) return this.endSession(sess, 'camera stream not known', true);
-    try {
-      await sess.output.connect();
-    } catch (err) {
-      return this.endSession(sess, (err as Error).message, true);
-    }
-    if (sess.ended) return;
-    sess.stream = new LiveStream({
-      rtspUrl: url,
-      ffmpegPath: this.s.ffmpegPath,
-      output: sess.output,
-      onEnd: (why) => void this.endSession(sess, why, true),
-      onStderr: (line) => this.o.problems.report(sess.channelId, 'gb28181_ffmpeg', 'ffmpeg reported a problem with the camera stream', { line: excerpt(line.replace(/rtsps?:\/\/[^@/\s]*@/g, 'rtsp://***@'), 200) }),
-    });
-    sess.stream.start();
-    this.o.log.info({ callId: sess.dialog.callId, channelId: sess.channelId, pid: sess.stream.pid }, 'live view streaming');
-  }
-
-  private async onBye(rq: SipMessage): Promise<void> {
-    const callId: string = rq.headers['call-id'];
-    const sess = this.sessions.get(callId);
-    if (!sess) {
-      this.sipEp!.respond(rq, 481, 'Call/Transaction Does Not Exist');
-      return;
-    }
-    this.sipEp!.respond(rq, 200, 'OK');
-    await this.endSession(sess, 'BYE from the platform', false);
-  }
-
-  private async onCancel(rq: SipMessage): Promise<void> {
-    const sess = this.sessions.get(rq.headers['call-id']);
-    // we answer INVITEs at once, so there is never a pending one to cancel: RFC 3261 §9.2 says 481 then
-    this.sipEp!.respond(rq, sess && !sess.acked ? 200 : 481, sess && !sess.acked ? 'OK' : 'Call/Transaction Does Not Exist');
-    if (sess && !sess.acked) await this.endSession(sess, 'CANCEL from the platform', false);
-  }
-
-  /** Stops a session's media (ffmpeg reaped) and, when we end it, tells the platform with a BYE. */
-  private async endSession(sess: Session, why: string, sendBye: boolean): Promise<void> {
-    if (sess.ended) return;
-    sess.ended = true;
-    clearTimeout(sess.retransmit);
-    this.sessions.delete(sess.dialog.callId);
-    const stats = sess.stream?.stats;
-    if (sess.stream) await sess.stream.stop();
-    else sess.output.close();
-    this.o.log.info({ callId: sess.dialog.callId, channelId: sess.channelId, why, frames: stats?.frames, bytes: stats?.bytes, droppedFrames: stats?.droppedFrames }, 'live view ended');
-    if (sendBye && sess.acked && this.sipEp) await this.inDialogRequest(sess.dialog, 'BYE');
-  }
 }
 
 /** A failed REGISTER as a state, a metric reason and a sentence an installer can act on. */

@@ -120,7 +120,7 @@ function itemFields(item: CatalogItem): Record<string, unknown> {
   return out;
 }
 
-function catalogBody(root: 'Response' | 'Notify', sn: string, deviceId: string, sumNum: number, items: CatalogItem[]): Record<string, unknown> {
+function catalogBody(sn: string, deviceId: string, sumNum: number, items: CatalogItem[]): Record<string, unknown> {
   return {
     CmdType: 'Catalog',
     SN: sn,
@@ -135,17 +135,17 @@ function catalogBody(root: 'Response' | 'Notify', sn: string, deviceId: string, 
  * the same SN and SumNum, as platforms reassemble them.
  */
 export function catalogResponses(sn: string, deviceId: string, items: CatalogItem[], charset: Charset, maxBytes: number): Buffer[] {
-  if (!items.length) return [encodeManscdp('Response', catalogBody('Response', sn, deviceId, 0, []), charset)];
+  if (!items.length) return [encodeManscdp('Response', catalogBody(sn, deviceId, 0, []), charset)];
   const out: Buffer[] = [];
   let page: CatalogItem[] = [];
   let pageBody: Buffer | undefined;
   for (const item of items) {
     const next = [...page, item];
-    const body = encodeManscdp('Response', catalogBody('Response', sn, deviceId, items.length, next), charset);
+    const body = encodeManscdp('Response', catalogBody(sn, deviceId, items.length, next), charset);
     if (page.length && body.length > maxBytes) {
       out.push(pageBody!);
       page = [item];
-      pageBody = encodeManscdp('Response', catalogBody('Response', sn, deviceId, items.length, page), charset);
+      pageBody = encodeManscdp('Response', catalogBody(sn, deviceId, items.length, page), charset);
     } else {
       page = next;
       pageBody = body;
@@ -157,7 +157,7 @@ export function catalogResponses(sn: string, deviceId: string, items: CatalogIte
 
 /** A catalog change NOTIFY body (items carry their Event). */
 export function catalogNotify(sn: string, deviceId: string, items: CatalogItem[], charset: Charset): Buffer {
-  return encodeManscdp('Notify', catalogBody('Notify', sn, deviceId, items.length, items), charset);
+  return encodeManscdp('Notify', catalogBody(sn, deviceId, items.length, items), charset);
 }
 
 export function keepalive(sn: string, deviceId: string, charset: Charset): Buffer {

@@ -28,6 +28,9 @@ export class MediaOutput {
   private udp?: dgram.Socket;
   private listener?: net.Server;
   private socket?: net.Socket;
+  /** A platform that is 'active' may connect before its ACK is processed: held here until connect(). */
+  private accepted?: net.Socket;
+  private onAccept?: (sock: net.Socket) => void;
   private closed = false;
   port = 9; // RFC 4145: an active TCP endpoint names the discard port
 
@@ -54,6 +57,17 @@ export class MediaOutput {
         srv.once('error', reject);
         srv.listen(0, bindHost, () => resolve());
       });
+      srv.on('connection', (sock) => {
+        sock.on('error', () => undefined);
+        const from = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
+        // the media port is open to the platform only, and for one connection
+        if (!m.allowedPeers.includes(from) || m.accepted || m.closed) {
+          sock.destroy();
+          return;
+        }
+        m.accepted = sock;
+        m.onAccept?.(sock);
+      });
       m.listener = srv;
       m.port = (srv.address() as net.AddressInfo).port;
     }
@@ -65,19 +79,15 @@ export class MediaOutput {
     if (this.offer.transport === 'udp') return;
     if (this.offer.setup === 'active') {
       const srv = this.listener!;
-      this.socket = await new Promise<net.Socket>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the platform did not connect to media port ${this.port} within ${ACCEPT_TIMEOUT_MS / 1000} s`)), ACCEPT_TIMEOUT_MS);
-        srv.on('connection', (sock) => {
-          const from = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
-          // the media port is open to the platform only: anyone else is turned away
-          if (!this.allowedPeers.includes(from) || this.socket) {
-            sock.destroy();
-            return;
-          }
-          clearTimeout(timer);
-          resolve(sock);
-        });
-      });
+      this.socket =
+        this.accepted ??
+        (await new Promise<net.Socket>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`the platform did not connect to media port ${this.port} within ${ACCEPT_TIMEOUT_MS / 1000} s`)), ACCEPT_TIMEOUT_MS);
+          this.onAccept = (sock) => {
+            clearTimeout(timer);
+            resolve(sock);
+          };
+        }));
       srv.close();
       this.listener = undefined;
     } else {
@@ -115,6 +125,7 @@ export class MediaOutput {
 
   close(): void {
     this.closed = true;
+    this.accepted?.destroy();
     this.udp?.close();
     this.listener?.close();
     this.socket?.destroy();
