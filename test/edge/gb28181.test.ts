@@ -196,6 +196,9 @@ describe('GB/T 28181 northbound over UDP', () => {
     expect(platform.registers.find((r) => r.authorized)?.status).toBe(200);
     expect(h(platform.registers[1]!.msg, 'authorization')).toMatch(/^Digest .*username="34020000001180000001"/);
     await until('a keepalive', () => platform.messages.find((m) => m.cmdType === 'Keepalive' && m.deviceId === EDGE_GB_ID));
+    // what `yiwang edge status --json` shows
+    const status = (await (await fetch(`http://127.0.0.1:${agent.adminPort}/api/v1/status`, { headers: { authorization: `Bearer ${agent.adminToken}` } })).json()) as { gb28181?: { state: string; deviceId: string; platform: string } };
+    expect(status.gb28181).toMatchObject({ state: 'registered', deviceId: EDGE_GB_ID, platform: `${PLATFORM_ID}@127.0.0.1:${platform.port}` });
   });
 
   it('answers Catalog with the three cameras and their 一机一档 fields in GB2312, and DeviceInfo / DeviceStatus', async () => {

@@ -1,5 +1,6 @@
 // The edge config's gb28181 block: structure (JSON Schema in edge/config.ts) and GB/T 28181 id rules, each
 // problem reported as `file: gb28181.path: reason`.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseEdgeConfig } from '../../../edge/config.js';
@@ -28,6 +29,12 @@ describe('gb28181 config block', () => {
       local: { host: '0.0.0.0', port: 5060 },
       registerExpiresS: 3600, keepaliveIntervalS: 60, keepaliveMaxMissed: 3, charset: 'GB2312', maxStreams: 4,
     });
+  });
+
+  it('accepts the block in protocols/gb28181/sample.yaml as documented', () => {
+    const sample = YAML.parse(readFileSync(new URL('../../../protocols/gb28181/sample.yaml', import.meta.url), 'utf8')) as { gb28181: object };
+    const cfg = parseEdgeConfig('edge.yaml', YAML.stringify({ ...base, ...sample }));
+    expect(gb28181Settings(cfg.gb28181!)).toMatchObject({ name: '城关镇边缘网关', charset: 'GB2312', maxStreams: 4, passwordEnv: 'YIWANG_GB28181_PASSWORD' });
   });
 
   it.each([
