@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import sip from 'sip';
 import digest, { type DigestContext } from 'sip/digest.js';
 import type { Registry } from '../../core/prom.js';
+import type { AdapterLogger } from '../adapter.js';
 import { excerpt, type ProblemLog } from '../../core/problem-log.js';
 import type { Gb28181Settings } from './config.js';
 import {
@@ -29,12 +30,8 @@ export interface ChannelSource {
   channel(id: string): Channel | undefined;
 }
 
-export interface DeviceLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+/** The device logs like an adapter does. */
+export type DeviceLogger = AdapterLogger;
 
 /** Counters shared by every device instance (created once per registry: Prometheus names are unique). */
 export class Gb28181Counters {

@@ -17,6 +17,7 @@ import { startEdge, type EdgeAgent } from '../../edge/agent.js';
 import { startOnvifSimulator, type OnvifSimulator } from '../../demo/simulators/onvif-simulator.js';
 import { startRtspServer, type RtspServer } from '../../demo/simulators/rtsp-server.js';
 import { h, startPlatform, type PlatformSimulator, type PlaySession, type SipMsg } from '../fixtures/gb28181-platform.js';
+import { until } from '../helpers/until.js';
 
 const PLATFORM_ID = '34020000002000000001';
 const EDGE_GB_ID = '34020000001180000001';
@@ -29,16 +30,6 @@ const dir = mkdtempSync(join(tmpdir(), 'yiwang-gb28181-'));
 let rtsp: RtspServer;
 const sims: OnvifSimulator[] = [];
 let profileDir: string;
-
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A TCP relay in front of the RTSP server, so one camera's stream can be cut off. */
 async function startRelay(targetPort: number): Promise<{ port: number; stop(): Promise<void> }> {

@@ -8,6 +8,7 @@ import { gb28181Settings } from '../../../protocols/gb28181/config.js';
 import { Gb28181Counters, Gb28181Device, type Channel } from '../../../protocols/gb28181/device.js';
 import { MemoryLogger } from '../../helpers/logger.js';
 import { startPlatform, type PlatformSimulator } from '../../fixtures/gb28181-platform.js';
+import { until } from '../../helpers/until.js';
 
 const PLATFORM_ID = '34020000002000000001';
 const DEVICE_ID = '34020000001180000001';
@@ -20,16 +21,6 @@ const channel: Channel = {
   },
   rtspUrl: () => undefined,
 };
-
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 let platform: PlatformSimulator | undefined;
 let device: Gb28181Device | undefined;
