@@ -143,7 +143,11 @@ export class Gb28181Northbound {
       log: this.log,
       info: { manufacturer: 'yiwang', model: 'yiwang edge gateway', firmware: this.deps.version },
     });
-    await device.start();
+    try {
+      await device.start();
+    } catch (err) {
+      throw new ConfigError(file, [{ path: 'gb28181.local', message: (err as Error).message }]);
+    }
     this.device = device;
     this.published.clear();
     for (const c of this.channels()) this.published.set(c.item.DeviceID, { key: JSON.stringify(c.item), status: c.item.Status });

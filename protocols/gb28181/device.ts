@@ -149,16 +149,17 @@ export class Gb28181Device {
     return this.sipEp?.port ?? 0;
   }
 
-  /** Binds SIP and starts registering; resolves once bound (registration goes on in the background). */
+  /**
+   * Binds SIP and starts registering; resolves once bound. The platform's address is resolved at each registration
+   * attempt, so an edge that boots before its network (or whose platform moves) keeps trying instead of failing.
+   */
   async start(): Promise<void> {
     const p = this.s.platform;
-    this.platform = { address: isIP(p.host) ? p.host : (await lookup(p.host, { family: 4 })).address, port: p.port };
-    this.advertised = this.s.local.advertisedAddress ?? (await localAddressTowards(this.platform.address, this.platform.port));
     this.sipEp = new SipEndpoint({
       transport: p.transport,
       host: this.s.local.host,
       port: this.s.local.port,
-      advertisedAddress: this.advertised,
+      advertisedAddress: () => this.advertised,
       onRequest: (rq, from) => this.onRequest(rq, from),
       onMalformed: (from, detail) => this.malformed('sip', `${from.address}:${from.port}`, detail),
     });
@@ -217,10 +218,26 @@ export class Gb28181Device {
     return this.registering;
   }
 
+  /** Where the platform is and which of our addresses it reaches; undefined (with lastError set) when unknown. */
+  private async locatePlatform(): Promise<boolean> {
+    const p = this.s.platform;
+    try {
+      const address = isIP(p.host) ? p.host : (await lookup(p.host, { family: 4 })).address;
+      this.advertised = this.s.local.advertisedAddress ?? (await localAddressTowards(address, p.port));
+      this.platform = { address, port: p.port };
+      return true;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.lastError = `GB/T 28181 platform ${p.host}:${p.port} not reachable from here: ${e.code ?? e.message}`;
+      return false;
+    }
+  }
+
   private async runRegister(): Promise<void> {
     if (this.stopped) return;
     if (this.state !== 'registered') this.state = 'registering';
-    const rs = await this.sendRegister(this.s.registerExpiresS);
+    const located = await this.locatePlatform();
+    const rs = located ? await this.sendRegister(this.s.registerExpiresS) : sip.makeResponse({ headers: {} } as SipMessage, 503, `Service Unavailable (${this.lastError})`);
     if (this.stopped) return;
     const status = rs.status ?? 0;
     if (status >= 200 && status < 300) {

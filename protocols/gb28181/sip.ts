@@ -21,8 +21,8 @@ export interface SipEndpointOptions {
   host: string;
   /** Port to bind; 0 = any (tests). */
   port: number;
-  /** Our address as the platform reaches it (Via, Contact). */
-  advertisedAddress: string;
+  /** Our address as the platform reaches it (Via); asked at every send, as a 4G address can change. */
+  advertisedAddress: () => string;
   /** Called for every new request (not for retransmissions, which the transaction layer absorbs). */
   onRequest: (rq: SipMessage, from: Peer) => void;
   /** Called for input that is not a SIP message; the input is dropped. */
@@ -78,8 +78,17 @@ export class SipEndpoint {
     return this.boundPort;
   }
 
-  /** Binds the UDP socket or the TCP listener; rejects (no crash) when the port is taken. */
+  /** Binds the UDP socket or the TCP listener; rejects (no crash) with a clear message when the port is taken. */
   async start(): Promise<number> {
+    try {
+      return await this.bind();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(`cannot bind SIP ${this.opts.transport.toUpperCase()} ${this.opts.host}:${this.opts.port}: ${e.code ?? e.message}`);
+    }
+  }
+
+  private async bind(): Promise<number> {
     if (this.opts.transport === 'udp') {
       const s = dgram.createSocket('udp4');
       s.on('message', (data, rinfo) => this.onData(data, { address: rinfo.address, port: rinfo.port }, undefined));
@@ -130,7 +139,7 @@ export class SipEndpoint {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(sip.makeResponse(rq, 503, 'Service Unavailable (stopping)'));
       const protocol = this.opts.transport.toUpperCase();
-      rq.headers.via = [{ version: '2.0', protocol, host: this.opts.advertisedAddress, port: this.boundPort, params: protocol === 'UDP' ? { rport: null } : {} }];
+      rq.headers.via = [{ version: '2.0', protocol, host: this.opts.advertisedAddress(), port: this.boundPort, params: protocol === 'UDP' ? { rport: null } : {} }];
       const p: Pending = { resolve: () => undefined };
       let settled = false;
       p.resolve = (rs) => {
@@ -162,7 +171,7 @@ export class SipEndpoint {
   /** Sends a message outside any transaction (ACK for a 2xx, 2xx retransmissions). */
   sendStateless(m: SipMessage, to: Peer): void {
     if (m.method && !m.headers.via?.length) {
-      m.headers.via = [{ version: '2.0', protocol: this.opts.transport.toUpperCase(), host: this.opts.advertisedAddress, port: this.boundPort, params: { branch: sip.generateBranch() } }];
+      m.headers.via = [{ version: '2.0', protocol: this.opts.transport.toUpperCase(), host: this.opts.advertisedAddress(), port: this.boundPort, params: { branch: sip.generateBranch() } }];
     }
     const cn = this.connectionTo(to);
     cn.send(m);

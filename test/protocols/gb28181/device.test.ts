@@ -1,6 +1,7 @@
 // The GB/T 28181 device against the platform simulator (hand-written SIP, independent of the `sip` package) on
 // 127.0.0.1: registration with a digest challenge, keepalives, re-registration when the platform forgets us,
 // wrong password with backoff, malformed SIP and MANSCDP counted and ignored.
+import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProblemLog } from '../../../core/problem-log.js';
 import { Registry } from '../../../core/prom.js';
@@ -32,7 +33,7 @@ afterEach(async () => {
   platform = undefined;
 });
 
-function makeDevice(p: PlatformSimulator, password: string | undefined, extra: { keepaliveIntervalS?: number; retryBaseMs?: number } = {}) {
+function makeDevice(p: PlatformSimulator, password: string | undefined, extra: { keepaliveIntervalS?: number; retryBaseMs?: number; host?: string; localPort?: number } = {}) {
   const metrics = new Registry();
   const log = new MemoryLogger();
   const counters = new Gb28181Counters(metrics);
@@ -40,8 +41,8 @@ function makeDevice(p: PlatformSimulator, password: string | undefined, extra: {
     settings: gb28181Settings({
       deviceId: DEVICE_ID,
       name: '测试边缘',
-      platform: { id: PLATFORM_ID, host: '127.0.0.1', port: p.port, transport: p.o.transport },
-      local: { host: '127.0.0.1', port: 0 },
+      platform: { id: PLATFORM_ID, host: extra.host ?? '127.0.0.1', port: p.port, transport: p.o.transport },
+      local: { host: '127.0.0.1', port: extra.localPort ?? 0 },
       keepaliveIntervalS: extra.keepaliveIntervalS ?? 1,
     }),
     password,
@@ -143,5 +144,28 @@ describe('GB/T 28181 device registration failures and bad input', () => {
     const { sn } = await platform.query('DeviceStatus');
     const st = await until('DeviceStatus after the garbage', () => platform!.responses(sn, 'DeviceStatus')[0]);
     expect(st.tag('Online')).toBe('ONLINE');
+  });
+
+  it('keeps trying when the platform host cannot be resolved (an edge booting before its network)', async () => {
+    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'x' });
+    const { d, counters } = makeDevice(platform, 'x', { host: 'gb-platform.invalid', retryBaseMs: 100 });
+    device = d;
+    await d.start(); // binds and returns: resolution is part of each registration attempt
+    await until('two failed attempts', () => counters.registerFailures.get({ reason: 'unreachable' }) >= 2);
+    expect(d.status().state).toBe('unreachable');
+    expect(d.status().lastError).toMatch(/gb-platform\.invalid:\d+ not reachable from here: ENOTFOUND|EAI_AGAIN/);
+  });
+
+  it('fails to start with a clear message when its SIP port is taken', async () => {
+    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'x' });
+    const holder = dgram.createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', r));
+    try {
+      const port = holder.address().port;
+      const { d } = makeDevice(platform, 'x', { localPort: port });
+      await expect(d.start()).rejects.toThrow(`cannot bind SIP UDP 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      holder.close();
+    }
   });
 });
