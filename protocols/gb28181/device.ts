@@ -48,7 +48,7 @@ export class Gb28181Counters {
     this.messages = r.counter('yiwang_edge_gb28181_messages_total', 'MANSCDP messages handled, by direction (in/out) and CmdType');
     this.registerFailures = r.counter('yiwang_edge_gb28181_register_failures_total', 'Failed REGISTER attempts, by reason');
     this.streamsRefused = r.counter('yiwang_edge_gb28181_streams_refused_total', 'INVITEs refused, by reason');
-    this.alarms = r.counter('yiwang_edge_gb28181_alarms_total', 'Alarm notifications, by result (sent, rejected, not_registered)');
+    this.alarms = r.counter('yiwang_edge_gb28181_alarms_total', 'Alarm notifications, by result (sent, rejected by the platform, dropped_not_registered: the 100-alarm queue overflowed while unregistered)');
     this.notifies = r.counter('yiwang_edge_gb28181_catalog_notifies_total', 'Catalog NOTIFYs sent to subscribers, by result');
     this.foreign = r.counter('yiwang_edge_gb28181_foreign_requests_total', 'SIP requests refused because they did not come from the platform');
   }

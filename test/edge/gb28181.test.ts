@@ -303,12 +303,13 @@ describe('GB/T 28181 northbound over UDP', () => {
 describe('GB/T 28181 northbound over TCP', () => {
   let platform: PlatformSimulator;
   let agent: EdgeAgent;
+  let file: string;
 
   beforeAll(async () => {
     platform = await startPlatform({ transport: 'tcp', id: PLATFORM_ID, domain: '3402000000', password: 'gb-secret' });
     const sim = await startOnvifSimulator({ rtspUrl: rtsp.url('normal'), username: 'admin', password: 'cam-pass', manufacturer: 'HIKVISION', model: 'DS-2CD', serial: 'T1' });
     sims.push(sim);
-    ({ agent } = await startAgent('edge-gb-tcp', edgeConfig('edge-gb-tcp', platform, [camera(CAM1, '村口球机', sim)], { charset: 'UTF-8', local: { host: '127.0.0.1', port: await freePort() } })));
+    ({ agent, file } = await startAgent('edge-gb-tcp', edgeConfig('edge-gb-tcp', platform, [camera(CAM1, '村口球机', sim)], { charset: 'UTF-8', local: { host: '127.0.0.1', port: await freePort() } })));
     await until('registration over TCP', () => agent.gb28181?.status()?.state === 'registered');
     await until('camera online', () => agent.deviceViews().every((d) => d.health?.state === 'online'));
   }, 60_000);
@@ -331,5 +332,42 @@ describe('GB/T 28181 northbound over TCP', () => {
 
   it('streams over TCP to an active platform (it connects to our media port)', async () => {
     await playAndCheck(agent, platform, CAM1, { transport: 'tcp', setup: 'active' }, 'tcp-active');
+  }, 60_000);
+
+  it('ends a live stream with a BYE when its camera is removed from the config', async () => {
+    const s = (await platform.invite(CAM1, { transport: 'tcp', setup: 'passive' }, '0100000077')) as PlaySession;
+    expect(s.answer.status).toBe(200);
+    const view = await until('streaming', () => agent.gb28181?.status()?.streams.find((x) => x.callId === s.callId && x.pid && x.stats.frames > 0));
+    const cfg = YAML.parse(readFileSync(file, 'utf8'));
+    const removed = cfg.devices;
+    cfg.devices = [];
+    writeFileSync(file, YAML.stringify(cfg));
+    expect((await agent.reload()).removed).toEqual([CAM1]);
+    await until('BYE from the edge', () => platform.requests.find((r) => r.method === 'BYE' && h(r, 'call-id') === s.callId));
+    await until('ffmpeg reaped', () => !isRunning(view.pid!), 5000);
+    expect(agent.gb28181?.status()?.streams).toEqual([]);
+    s.close();
+    cfg.devices = removed;
+    writeFileSync(file, YAML.stringify(cfg));
+    expect((await agent.reload()).added).toEqual([CAM1]);
+  }, 60_000);
+
+  it('re-registers when a reload changes the gb28181 block, and unregisters when the block goes away', async () => {
+    const cfg = YAML.parse(readFileSync(file, 'utf8'));
+    const before = platform.registers.length;
+    cfg.gb28181.maxStreams = 3;
+    writeFileSync(file, YAML.stringify(cfg));
+    await agent.reload();
+    await until('unregister then register again', () => {
+      const later = platform.registers.slice(before);
+      const bye = later.findIndex((r) => h(r.msg, 'expires') === '0' && r.status === 200);
+      return bye >= 0 && later.slice(bye + 1).some((r) => r.authorized && h(r.msg, 'expires') !== '0');
+    });
+    await until('registered', () => agent.gb28181?.status()?.state === 'registered');
+    delete cfg.gb28181;
+    writeFileSync(file, YAML.stringify(cfg));
+    await agent.reload();
+    expect(agent.gb28181?.status()).toBeUndefined();
+    expect(h(platform.registers.at(-1)!.msg, 'expires')).toBe('0');
   }, 60_000);
 });
