@@ -102,6 +102,7 @@ interface Subscription {
 }
 
 const MAX_PENDING_ALARMS = 100;
+const MAX_SUBSCRIPTIONS = 8;
 /** Largest MESSAGE body: keeps UDP datagrams under a 1,500-byte MTU; TCP allows larger catalog pages. */
 const MAX_BODY = { udp: 1300, tcp: 16_000 };
 
@@ -162,6 +163,12 @@ export class Gb28181Device {
       advertisedAddress: () => this.advertised,
       onRequest: (rq, from) => this.onRequest(rq, from),
       onMalformed: (from, detail) => this.malformed('sip', `${from.address}:${from.port}`, detail),
+      // only the upper platform may query or pull video through us
+      allow: (from) => from.address === this.platform.address,
+      onRefused: (rq, from) => {
+        this.o.counters.foreign.inc();
+        this.o.problems.report(from.address, 'gb28181_foreign', 'SIP request from an address other than the platform refused', { method: rq.method });
+      },
     });
     await this.sipEp.start();
     this.o.log.info({ deviceId: this.s.deviceId, platform: `${p.id}@${p.host}:${p.port}`, transport: p.transport, sipPort: this.sipEp.port }, 'GB/T 28181 device started');
@@ -457,13 +464,6 @@ export class Gb28181Device {
   }
 
   private onRequest(rq: SipMessage, from: Peer): void {
-    if (from.address !== this.platform.address) {
-      // only the upper platform may query or pull video through us
-      this.o.counters.foreign.inc();
-      this.o.problems.report(from.address, 'gb28181_foreign', 'SIP request from an address other than the platform refused', { method: rq.method });
-      if (rq.method !== 'ACK') this.sipEp!.respond(rq, 403, 'Forbidden');
-      return;
-    }
     const run = async () => {
       switch (rq.method) {
         case 'MESSAGE': return this.onMessage(rq, from);
@@ -562,6 +562,8 @@ export class Gb28181Device {
     const sub: Subscription = existing ?? { dialog: dialogFrom(rq, localTag), event, expiresAt: 0 };
     sub.expiresAt = Date.now() + expires * 1000;
     this.subscriptions.set(callId, sub);
+    // a platform that re-subscribes without unsubscribing must not grow this without bound
+    for (const [id, other] of this.subscriptions) if (this.subscriptions.size > MAX_SUBSCRIPTIONS && other !== sub) this.subscriptions.delete(id);
     this.o.log.info({ callId, expiresS: expires, refresh: !!existing }, 'catalog subscription');
     // RFC 6665: a NOTIFY right away, with the current catalog
     if (!existing) await this.notify(sub, this.o.channels.channels().map((c) => ({ ...c.item, Event: 'ADD' as const })));

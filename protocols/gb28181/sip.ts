@@ -27,11 +27,20 @@ export interface SipEndpointOptions {
   onRequest: (rq: SipMessage, from: Peer) => void;
   /** Called for input that is not a SIP message; the input is dropped. */
   onMalformed: (from: Peer, detail: string) => void;
+  /**
+   * Who may send requests. Others get 403 without a transaction (a flood costs no state) and `onRefused`.
+   * Responses are matched to our own transactions whoever sends them.
+   */
+  allow?: (from: Peer) => boolean;
+  onRefused?: (rq: SipMessage, from: Peer) => void;
   /** Largest message accepted on a TCP connection (headers + body); beyond it the connection is closed. */
   maxMessageBytes?: number;
 }
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
+/** TCP connections we accept at once, and how long an accepted one may stay silent. */
+const MAX_INBOUND_CONNECTIONS = 32;
+const INBOUND_IDLE_MS = 10 * 60_000;
 
 /** What the transaction layer needs to send: every message goes out as latin1 (one char per byte). */
 function wire(m: SipMessage): Buffer {
@@ -103,7 +112,11 @@ export class SipEndpoint {
       this.udp = s;
       this.boundPort = s.address().port;
     } else {
-      const srv = net.createServer((sock) => this.adopt(sock));
+      const srv = net.createServer((sock) => {
+        sock.setTimeout(INBOUND_IDLE_MS, () => sock.destroy());
+        this.adopt(sock);
+      });
+      srv.maxConnections = MAX_INBOUND_CONNECTIONS;
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(this.opts.port, this.opts.host, () => {
@@ -244,6 +257,13 @@ export class SipEndpoint {
     sock.on('close', () => fail('connection closed'));
   }
 
+  /** A response back the way its request came: the same TCP connection, or the UDP source address. */
+  private reply(r: SipMessage, to: Peer, sock: net.Socket | undefined): void {
+    if (sock) {
+      if (!sock.destroyed) sock.write(wire(r));
+    } else this.udp?.send(wire(r), to.port, to.address);
+  }
+
   private onData(data: Buffer, from: Peer, sock: net.Socket | undefined): void {
     if (this.stopped) return;
     let m: SipMessage | undefined;
@@ -258,6 +278,11 @@ export class SipEndpoint {
       return;
     }
     if (m.method) {
+      if (this.opts.allow && !this.opts.allow(from)) {
+        if (m.method !== 'ACK') this.reply(sip.makeResponse(m, 403, 'Forbidden'), from, sock);
+        this.opts.onRefused?.(m, from);
+        return;
+      }
       const via = m.headers.via[0];
       via.params.received = from.address;
       if ('rport' in via.params) via.params.rport = from.port;
@@ -267,9 +292,7 @@ export class SipEndpoint {
         return;
       }
       if (m.method !== 'ACK') {
-        const cn: SipConnection = sock
-          ? { protocol: 'TCP', release: () => undefined, send: (r) => void (sock.destroyed || sock.write(wire(r))) }
-          : { protocol: 'UDP', release: () => undefined, send: (r) => this.udp?.send(wire(r), from.port, from.address) };
+        const cn: SipConnection = { protocol: sock ? 'TCP' : 'UDP', release: () => undefined, send: (r) => this.reply(r, from, sock) };
         this.transactions.createServerTransaction(m, cn);
       }
       this.opts.onRequest(m, from);

@@ -168,4 +168,33 @@ describe('GB/T 28181 device registration failures and bad input', () => {
       holder.close();
     }
   });
+
+  it('refuses requests from any address but the platform with 403, keeping no state for them', async () => {
+    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'gb-secret' });
+    const { d, counters, log } = makeDevice(platform, 'gb-secret', { keepaliveIntervalS: 60 });
+    device = d;
+    await d.start();
+    await until('registration', () => d.status().state === 'registered');
+    const stranger = dgram.createSocket('udp4');
+    await new Promise<void>((r) => stranger.bind(0, '127.0.0.2', r)); // another loopback address: not the platform
+    try {
+      const answers: string[] = [];
+      stranger.on('message', (m) => answers.push(m.toString('latin1').split('\r\n')[0]!));
+      for (let i = 0; i < 3; i++) {
+        const body = `<?xml version="1.0"?><Query><CmdType>Catalog</CmdType><SN>${i}</SN><DeviceID>${DEVICE_ID}</DeviceID></Query>`;
+        stranger.send(Buffer.from([
+          `MESSAGE sip:${DEVICE_ID}@127.0.0.1:${d.sipPort} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.2:${stranger.address().port};branch=z9hG4bKx${i}`,
+          'From: <sip:34020000002000000009@3402000000>;tag=s', `To: <sip:${DEVICE_ID}@3402000000>`, `Call-ID: stranger-${i}`, `CSeq: ${i + 1} MESSAGE`,
+          'Content-Type: Application/MANSCDP+xml', `Content-Length: ${body.length}`, '', body,
+        ].join('\r\n')), d.sipPort, '127.0.0.1');
+      }
+      await until('three refusals', () => answers.length === 3);
+      expect(answers).toEqual(['SIP/2.0 403 Forbidden', 'SIP/2.0 403 Forbidden', 'SIP/2.0 403 Forbidden']);
+      expect(counters.foreign.get()).toBe(3);
+      expect(log.lines.filter((l) => l.msg?.startsWith('SIP request from an address other than the platform')).length).toBe(1);
+      expect(platform.responses('0').length).toBe(0); // no catalog was sent anywhere
+    } finally {
+      stranger.close();
+    }
+  });
 });
