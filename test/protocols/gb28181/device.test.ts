@@ -23,14 +23,14 @@ const channel: Channel = {
   rtspUrl: () => undefined,
 };
 
-let platform: PlatformSimulator | undefined;
+// assigned by every test (setUp) before use; stop() is idempotent
+let platform: PlatformSimulator;
 let device: Gb28181Device | undefined;
 
 afterEach(async () => {
   await device?.stop();
   await platform?.stop();
   device = undefined;
-  platform = undefined;
 });
 
 function makeDevice(p: PlatformSimulator, password: string | undefined, extra: { keepaliveIntervalS?: number; retryBaseMs?: number; host?: string; localPort?: number } = {}) {
@@ -57,17 +57,23 @@ function makeDevice(p: PlatformSimulator, password: string | undefined, extra: {
   return { d, metrics, log, counters };
 }
 
+/** A platform simulator and a started device talking to it (optionally waiting for the registration). */
+async function setUp(transport: 'udp' | 'tcp', platformPassword: string, devicePassword: string | undefined, extra: Parameters<typeof makeDevice>[2] = {}, registered = true) {
+  platform = await startPlatform({ transport, id: PLATFORM_ID, domain: '3402000000', password: platformPassword });
+  const made = makeDevice(platform, devicePassword, extra);
+  device = made.d;
+  await made.d.start();
+  if (registered) await until('registration', () => made.d.status().state === 'registered');
+  return made;
+}
+
 describe.each(['udp', 'tcp'] as const)('GB/T 28181 device over %s', (transport) => {
   it('registers through a 401 digest challenge, sends keepalives and answers DeviceInfo', async () => {
-    platform = await startPlatform({ transport, id: PLATFORM_ID, domain: '3402000000', password: 'gb-secret' });
-    const { d } = makeDevice(platform, 'gb-secret');
-    device = d;
-    await d.start();
-    await until('registration', () => d.status().state === 'registered');
+    const { d } = await setUp(transport, 'gb-secret', 'gb-secret', {}, true);
     expect(platform.registers.map((r) => r.status)).toEqual([401, 200]);
     expect(platform.registers[0]!.authorized).toBe(false);
     const keepalives = await until('two keepalives', () => {
-      const k = platform!.messages.filter((m) => m.cmdType === 'Keepalive');
+      const k = platform.messages.filter((m) => m.cmdType === 'Keepalive');
       return k.length >= 2 ? k : undefined;
     }, 5000);
     expect(keepalives[0]!.deviceId).toBe(DEVICE_ID);
@@ -76,7 +82,7 @@ describe.each(['udp', 'tcp'] as const)('GB/T 28181 device over %s', (transport) 
 
     const { sn, answer } = await platform.query('DeviceInfo');
     expect(answer.status).toBe(200);
-    const info = await until('DeviceInfo response', () => platform!.responses(sn, 'DeviceInfo')[0]);
+    const info = await until('DeviceInfo response', () => platform.responses(sn, 'DeviceInfo')[0]);
     expect(info.tag('DeviceName')).toBe('测试边缘');
     expect(info.tag('Channel')).toBe('1');
     expect(info.tag('Result')).toBe('OK');
@@ -85,24 +91,17 @@ describe.each(['udp', 'tcp'] as const)('GB/T 28181 device over %s', (transport) 
 
 describe('GB/T 28181 device registration failures and bad input', () => {
   it('re-registers when the platform stops acknowledging keepalives', async () => {
-    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'gb-secret' });
-    const { d } = makeDevice(platform, 'gb-secret');
-    device = d;
-    await d.start();
-    await until('registration', () => d.status().state === 'registered');
+    const { d } = await setUp('udp', 'gb-secret', 'gb-secret', {}, true);
     const before = platform.registers.filter((r) => r.authorized).length;
     platform.forgetDevice = true; // keepalives now answered 404, like a restarted platform
-    await until('a new registration', () => platform!.registers.filter((r) => r.authorized).length > before, 10_000);
+    await until('a new registration', () => platform.registers.filter((r) => r.authorized).length > before, 10_000);
     expect(platform.messages.filter((m) => m.cmdType === 'Keepalive').length).toBeGreaterThanOrEqual(3);
     await until('registered again', () => d.status().state === 'registered');
   });
 
   it('reports a wrong password clearly and retries with growing delays', async () => {
-    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'right' });
-    const { d, counters, log } = makeDevice(platform, 'wrong', { retryBaseMs: 200 });
-    device = d;
-    await d.start();
-    await until('four refused attempts', () => platform!.registers.filter((r) => r.status === 403).length >= 4, 10_000);
+    const { d, counters, log } = await setUp('udp', 'right', 'wrong', { retryBaseMs: 200 }, false);
+    await until('four refused attempts', () => platform.registers.filter((r) => r.status === 403).length >= 4, 10_000);
     const st = d.status();
     expect(st.state).toBe('auth_failed');
     expect(st.lastError).toMatch(/wrong password for device 34020000001180000001/);
@@ -116,20 +115,13 @@ describe('GB/T 28181 device registration failures and bad input', () => {
   });
 
   it('says when the platform asks for a password and none is configured', async () => {
-    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'x' });
-    const { d } = makeDevice(platform, undefined);
-    device = d;
-    await d.start();
+    const { d } = await setUp('udp', 'x', undefined, {}, false);
     await until('refusal', () => d.status().state === 'auth_failed');
     expect(d.status().lastError).toMatch(/none is configured \(set gb28181\.passwordEnv/);
   });
 
   it('drops malformed SIP and MANSCDP with a count and a rate-limited log line, and keeps answering', async () => {
-    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'gb-secret' });
-    const { d, counters, log } = makeDevice(platform, 'gb-secret', { keepaliveIntervalS: 60 });
-    device = d;
-    await d.start();
-    await until('registration', () => d.status().state === 'registered');
+    const { d, counters, log } = await setUp('udp', 'gb-secret', 'gb-secret', { keepaliveIntervalS: 60 }, true);
     for (let i = 0; i < 5; i++) platform.sendRaw(Buffer.from(`HELLO ${i}\r\nnot sip at all\r\n\r\n`));
     platform.sendRaw(Buffer.from('MESSAGE sip:x@y SIP/2.0\r\nContent-Length: 0\r\n\r\n')); // no Via/From/To/Call-ID/CSeq
     const bad = await platform.messageWithBody(Buffer.from('<?xml version="1.0" encoding="GB2312"?><Query><CmdType>Catalog</CmdType><SN>1</Query>'));
@@ -142,15 +134,12 @@ describe('GB/T 28181 device registration failures and bad input', () => {
     expect(lines.length).toBe(1); // one line per peer and kind per interval
     expect(JSON.stringify(lines[0]!.obj)).toMatch(/not a SIP message|no Via/);
     const { sn } = await platform.query('DeviceStatus');
-    const st = await until('DeviceStatus after the garbage', () => platform!.responses(sn, 'DeviceStatus')[0]);
+    const st = await until('DeviceStatus after the garbage', () => platform.responses(sn, 'DeviceStatus')[0]);
     expect(st.tag('Online')).toBe('ONLINE');
   });
 
   it('keeps trying when the platform host cannot be resolved (an edge booting before its network)', async () => {
-    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'x' });
-    const { d, counters } = makeDevice(platform, 'x', { host: 'gb-platform.invalid', retryBaseMs: 100 });
-    device = d;
-    await d.start(); // binds and returns: resolution is part of each registration attempt
+    const { d, counters } = await setUp('udp', 'x', 'x', { host: 'gb-platform.invalid', retryBaseMs: 100 }, false); // binds and returns: resolution is part of each registration attempt
     await until('two failed attempts', () => counters.registerFailures.get({ reason: 'unreachable' }) >= 2);
     expect(d.status().state).toBe('unreachable');
     expect(d.status().lastError).toMatch(/gb-platform\.invalid:\d+ not reachable from here: ENOTFOUND|EAI_AGAIN/);
@@ -170,11 +159,7 @@ describe('GB/T 28181 device registration failures and bad input', () => {
   });
 
   it('refuses requests from any address but the platform with 403, keeping no state for them', async () => {
-    platform = await startPlatform({ transport: 'udp', id: PLATFORM_ID, domain: '3402000000', password: 'gb-secret' });
-    const { d, counters, log } = makeDevice(platform, 'gb-secret', { keepaliveIntervalS: 60 });
-    device = d;
-    await d.start();
-    await until('registration', () => d.status().state === 'registered');
+    const { d, counters, log } = await setUp('udp', 'gb-secret', 'gb-secret', { keepaliveIntervalS: 60 }, true);
     const stranger = dgram.createSocket('udp4');
     await new Promise<void>((r) => stranger.bind(0, '127.0.0.2', r)); // another loopback address: not the platform
     try {
