@@ -11,6 +11,7 @@ import { DeviceManager } from './devices.js';
 import { EdgePipeline } from './pipeline.js';
 import { loadOrCreateAdminToken, startAdminServer } from './admin.js';
 import { tuneForSmallMemory } from './memory.js';
+import type { Gb28181Northbound } from './gb28181.js';
 
 export const EDGE_VERSION = '0.1.0';
 
@@ -32,6 +33,8 @@ export class EdgeAgent {
   uplink!: Uplink;
   pipeline!: EdgePipeline;
   devices!: DeviceManager;
+  /** The GB/T 28181 northbound service, once a config has had a `gb28181:` block. */
+  gb28181?: Gb28181Northbound;
   adminPort = 0;
   adminToken = '';
   private cfg!: EdgeConfig;
@@ -65,7 +68,9 @@ export class EdgeAgent {
     this.devices = new DeviceManager(catalog, this.pipeline, this.log, bufferDir, cfg.protocols);
     try {
       await this.devices.apply(await this.devices.validate(cfg, file));
+      await this.applyNorthbound(cfg, file);
     } catch (err) {
+      await this.gb28181?.stop();
       await this.devices.stop();
       this.buffer.close();
       throw err;
@@ -123,9 +128,20 @@ export class EdgeAgent {
     const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
     this.devices.setCatalog(catalog);
     const result = await this.devices.apply(await this.devices.validate(next, file));
-    this.cfg = { ...this.cfg, devices: next.devices, site: next.site };
+    await this.applyNorthbound(next, file);
+    this.cfg = { ...this.cfg, devices: next.devices, site: next.site, gb28181: next.gb28181 };
     this.log.info(result, 'configuration reloaded');
     return result;
+  }
+
+  /** Loads the GB/T 28181 service only when a config asks for it, and applies the config's block. */
+  private async applyNorthbound(cfg: EdgeConfig, file: string): Promise<void> {
+    if (!cfg.gb28181 && !this.gb28181) return;
+    if (!this.gb28181) {
+      const { Gb28181Northbound } = await import('./gb28181.js');
+      this.gb28181 = new Gb28181Northbound({ pipeline: this.pipeline, devices: this.devices, metrics: this.metrics, log: this.log, version: EDGE_VERSION });
+    }
+    await this.gb28181.apply(cfg, file);
   }
 
   deviceViews() {
@@ -151,6 +167,7 @@ export class EdgeAgent {
       buffer: this.buffer.stats(),
       protocols: this.devices.loadedProtocols(),
       devices: this.deviceViews().map((d) => ({ id: d.record.id, protocol: d.protocol, state: d.health?.state ?? 'unknown', reason: d.health?.reason, lastSeen: d.health?.lastSeen })),
+      gb28181: this.gb28181?.status(),
     };
   }
 
@@ -186,6 +203,7 @@ export class EdgeAgent {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.closeAdmin?.();
+    await this.gb28181?.stop();
     await this.devices?.stop();
     this.buffer?.flush();
     await this.uplink?.stop();

@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { compileSchema, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
+import { compileSchema, ConfigError, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
 import { applyEnvFile, expandEnvReferences } from '../core/env.js';
 import { BUILTIN_PROFILE_DIR, CUSTOM_METRICS_SCHEMA, ProfileCatalog } from '../core/profiles.js';
+import { GB28181_CONFIG_SCHEMA, gb28181Problems, type Gb28181Config } from '../protocols/gb28181/config.js';
 import type { CustomMetricDecl } from '../schema/metrics.js';
 import type { DeviceRecord, Location, SiteType } from '../schema/types.js';
 
@@ -40,6 +41,8 @@ export interface EdgeConfig {
   /** Metrics the catalog lacks (x_ names), usable by every profile at this edge. */
   customMetrics?: CustomMetricDecl[];
   devices: DeviceConfig[];
+  /** Northbound GB/T 28181: the edge as a device of an upper video platform (protocols/gb28181). */
+  gb28181?: Gb28181Config;
 }
 
 const str = { type: 'string', minLength: 1 };
@@ -118,6 +121,7 @@ export const EDGE_CONFIG_SCHEMA = {
     },
     profileDirs: { type: 'array', items: str },
     customMetrics: CUSTOM_METRICS_SCHEMA,
+    gb28181: GB28181_CONFIG_SCHEMA,
     devices: {
       type: 'array',
       items: {
@@ -176,8 +180,11 @@ function expandingValidator(validate: ValidateFunction): ValidateFunction {
 
 const validateEdgeConfig = expandingValidator(compileSchema(EDGE_CONFIG_SCHEMA));
 
-function withDefaults(c: EdgeConfig): EdgeConfig {
+function withDefaults(file: string, c: EdgeConfig): EdgeConfig {
   c.devices ??= [];
+  // checks JSON Schema cannot express (GB/T 28181 id structure)
+  const problems = c.gb28181 ? gb28181Problems(c.gb28181) : [];
+  if (problems.length) throw new ConfigError(file, problems);
   return c;
 }
 
@@ -192,12 +199,12 @@ export function envFileFor(configFile: string): string {
  */
 export function loadEdgeConfig(file: string): EdgeConfig {
   applyEnvFile(envFileFor(file));
-  return withDefaults(loadYamlConfig<EdgeConfig>(file, validateEdgeConfig));
+  return withDefaults(file, loadYamlConfig<EdgeConfig>(file, validateEdgeConfig));
 }
 
 export function parseEdgeConfig(file: string, text: string): EdgeConfig {
   applyEnvFile(envFileFor(file));
-  return withDefaults(parseYamlConfig<EdgeConfig>(file, text, validateEdgeConfig));
+  return withDefaults(file, parseYamlConfig<EdgeConfig>(file, text, validateEdgeConfig));
 }
 
 /** Paths in the config are relative to the config file's directory. */

@@ -17,6 +17,13 @@ export interface AcceptingStore {
   addSnapshot(s: Omit<Snapshot, 'seq'>): number;
 }
 
+/** Listens to what the pipeline accepts (northbound services such as GB/T 28181). Calls must be cheap and never block. */
+export interface PipelineObserver {
+  recordChanged?(record: DeviceRecord): void;
+  recordDropped?(deviceId: string): void;
+  event?(event: Omit<SensingEvent, 'seq'>): void;
+}
+
 export class EdgePipeline implements AdapterSink {
   readonly normalizer: Normalizer;
   readonly health: HealthModel;
@@ -30,6 +37,7 @@ export class EdgePipeline implements AdapterSink {
   private readonly normalizeProblems;
   private readonly eventsOut;
   private readonly lastProblemLog = new Map<string, number>();
+  private readonly observers = new Set<PipelineObserver>();
 
   constructor(
     private readonly store: AcceptingStore,
@@ -55,9 +63,27 @@ export class EdgePipeline implements AdapterSink {
     const next = { ...redactRecordSecrets(record), edgeId: this.edgeId, runtimeStatus: prev?.runtimeStatus ?? record.runtimeStatus ?? 'unknown', lastSeen: prev?.lastSeen, statusReason: prev?.statusReason };
     this.records.set(record.id, next);
     this.store.addRecord({ ...next, updatedAt: Date.now() });
+    this.tell((o) => o.recordChanged?.(next));
+  }
+
+  /** Adds an observer; returns the function that removes it. */
+  observe(o: PipelineObserver): () => void {
+    this.observers.add(o);
+    return () => this.observers.delete(o);
+  }
+
+  private tell(f: (o: PipelineObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        f(o);
+      } catch (err) {
+        this.logThrottled('observer', { err: (err as Error).message }, 'pipeline observer failed');
+      }
+    }
   }
 
   dropRecord(deviceId: string): void {
+    this.tell((o) => o.recordDropped?.(deviceId));
     this.records.delete(deviceId);
     this.protocolOf.delete(deviceId);
     this.normalizer.removeDevice(deviceId);
@@ -110,6 +136,7 @@ export class EdgePipeline implements AdapterSink {
     if (JSON.stringify(merged) === JSON.stringify(cur)) return;
     this.records.set(deviceId, merged);
     this.store.addRecord({ ...merged, updatedAt: Date.now() });
+    this.tell((o) => o.recordChanged?.(merged));
   }
 
   event(e: Omit<SensingEvent, 'seq'>): void {
@@ -127,6 +154,7 @@ export class EdgePipeline implements AdapterSink {
   private acceptEvent(e: Omit<SensingEvent, 'seq'>): void {
     this.store.addEvent(e);
     this.eventsOut.inc({ kind: e.kind });
+    this.tell((o) => o.event?.(e));
     this.log.info({ deviceId: e.deviceId, kind: e.kind, code: e.code, message: e.message }, 'event');
   }
 
@@ -138,6 +166,7 @@ export class EdgePipeline implements AdapterSink {
     const next: DeviceRecord = { ...cur, runtimeStatus: state, lastSeen: h.lastSeen, statusReason: h.reason ? `${h.reason}${h.detail ? `: ${h.detail}` : ''}` : '' };
     this.records.set(t.deviceId, next);
     this.store.addRecord({ ...next, updatedAt: t.ts });
+    this.tell((o) => o.recordChanged?.(next));
   }
 
   /** One log line per key per minute: a chatty broken device must not flood the SD card. */
