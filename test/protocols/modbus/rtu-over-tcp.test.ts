@@ -72,25 +72,23 @@ describe('modbus rtu-over-tcp adapter', () => {
     expect(deadRequests.length).toBe(adapter.stats().devices['dead-2']!.polls + 1);
     expect(adapter.stats().devices['dead-2']).toMatchObject({ errors: { timeout: adapter.stats().devices['dead-2']!.polls } });
 
-    // The live units keep their rate: a good poll never waits more than one dead timeout beyond its interval.
-    const levelTimes = sink.samplesOf('radar-1', 'level').map((s) => s.ts as number);
-    const gaps = levelTimes.slice(1).map((t, i) => t - (levelTimes[i] as number));
-    const maxGap = Math.max(...gaps);
-    expect(maxGap).toBeLessThanOrEqual(POLL_MS + DEAD_TIMEOUT_MS + 150);
-    expect(levelTimes.length).toBeGreaterThanOrEqual(Math.floor((elapsed / (POLL_MS + DEAD_TIMEOUT_MS)) * 0.8));
-    // Once the dead unit has backed off, the live one loses only the line time of the dead unit's two
-    // timeouts in that window (15% slack for a loaded test machine).
-    const from = deadStatus[2]?.ts as number;
-    const to = deadStatus[4]?.ts as number;
-    const steady = levelTimes.filter((t) => t > from && t <= to).length;
-    expect(steady).toBeGreaterThanOrEqual(Math.floor(((to - from - 2 * DEAD_TIMEOUT_MS) / POLL_MS) * 0.85));
-    console.log(
-      `live unit: ${levelTimes.length} polls in ${elapsed} ms, max gap ${maxGap} ms, ${steady} polls in the ${to - from} ms after the dead unit backed off; dead unit: ${deadStatus.length} polls`,
-    );
+    // The live units keep their rate: on the shared line, a live unit's poll never waits behind more than one
+    // request to the dead unit (one timeout), and the live unit is asked at least as often as the dead one. Both
+    // are properties of the order of requests on the line, so they hold however slow the machine is.
+    const line = gateway.requests.filter((r) => r.unit === 2 || (r.unit === 1 && r.fc === 3));
+    let deadSinceLive = 0;
+    let worst = 0;
+    for (const r of line) {
+      if (r.unit === 2) worst = Math.max(worst, ++deadSinceLive);
+      else deadSinceLive = 0;
+    }
+    expect(worst).toBe(1);
+    const livePolls = line.filter((r) => r.unit === 1).length;
+    expect(livePolls).toBeGreaterThanOrEqual(line.length - livePolls);
+    console.log(`live unit: ${livePolls} polls in ${elapsed} ms; dead unit: ${deadStatus.length} polls, ${line.length - livePolls} requests`);
 
     // One client for the whole line.
-    const line = adapter.stats().lines[`rtu-over-tcp://127.0.0.1:${gateway.port}`];
-    expect(line).toMatchObject({ connects: 1, devices: ['dead-2', 'radar-1', 'rain-3'] });
+    expect(adapter.stats().lines[`rtu-over-tcp://127.0.0.1:${gateway.port}`]).toMatchObject({ connects: 1, devices: ['dead-2', 'radar-1', 'rain-3'] });
     expect(gateway.connections).toBe(1);
     expect(adapter.stats().devices['radar-1']?.requestsLastPoll).toBe(2); // holding 0-3 + coil 0
   });
