@@ -109,6 +109,8 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
     const needsWater = o.sites >= 3;
     if (needsWater) {
       const { startOpcuaServer } = await import('./simulators/opcua-server.js');
+      // The simulator is node-opcua too: its console lines go through the demo's logger like the edges' do.
+      (await import('../protocols/opcua/logging.js')).routeNodeOpcuaLogs(log);
       const sim = await startOpcuaServer({ pkiDir: join(dataDir, 'opcua-sim-pki') });
       stoppers.push(sim);
       opcuaEndpoint = sim.endpoint;
