@@ -21,7 +21,7 @@ const EDGES = Number(process.env.BENCH_EDGES ?? 100);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const TOTAL = Number(process.env.BENCH_READINGS ?? 600_000);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 1); // a real edge sends its next chunk when the previous is acked
-const NODE_COUNTS = (process.env.BENCH_NODES ?? '1,2,3').split(',').map(Number);
+const NODE_COUNTS = (process.env.BENCH_NODES ?? '1,2,3').split(',').map(Number).filter((n) => n > 0);
 
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
