@@ -1,6 +1,8 @@
 // Byte stream → HJ 212 frames: `##` + 4-digit length + data segment + 4 hex CRC + CRLF.
 // Copes with partial frames, several frames per chunk and garbage between frames; a wrong length or
-// CRC rejects that frame only and the framer resynchronises on the next `##`.
+// CRC rejects that frame only and the framer resynchronises on the next `##` after the bad frame's start
+// (a too-large length must not swallow the good frame that follows). Held bytes are bounded by one
+// frame (at most 10,011 bytes: the length field has 4 digits).
 import { hj212Crc } from './crc.js';
 
 export const MAX_SEGMENT = 9999; // the length field has 4 decimal digits
@@ -16,6 +18,7 @@ export type FramerEvent =
 /** Incremental framer for one connection. Strings are latin1 so one char = one byte. */
 export class Hj212Framer {
   private buf = '';
+  private garbage = 0;
 
   /** Feeds bytes; returns every complete frame (or frame error) they finish, in order. */
   push(chunk: Uint8Array | string): FramerEvent[] {
@@ -34,6 +37,11 @@ export class Hj212Framer {
     return this.buf.length;
   }
 
+  /** Bytes thrown away as not part of any frame since the last good frame (line noise not counted). */
+  get garbageBytes(): number {
+    return this.garbage;
+  }
+
   private next(): FramerEvent | undefined {
     const buf = this.buf;
     if (buf.length === 0) return undefined;
@@ -46,12 +54,13 @@ export class Hj212Framer {
       this.buf = buf.slice(cut);
       // Line noise between frames (stray CR/LF, NULs) is common and harmless: not an error.
       if (/^[\r\n\0 ]*$/.test(junk)) return this.next();
+      this.garbage += junk.length;
       return { ok: false, kind: 'garbage', detail: `skipped ${junk.length} bytes before "##": ${preview(junk)}` };
     }
     if (buf.length < HEADER) return undefined;
     const lenText = buf.slice(2, HEADER);
     if (!/^\d{4}$/.test(lenText)) {
-      this.buf = buf.slice(2);
+      this.drop(2);
       return { ok: false, kind: 'bad_length', detail: `length field "${preview(lenText)}" is not 4 decimal digits` };
     }
     const len = Number(lenText);
@@ -59,17 +68,17 @@ export class Hj212Framer {
     if (buf.length >= total && buf.charCodeAt(total - 2) === 13 && buf.charCodeAt(total - 1) === 10) {
       const segment = buf.slice(HEADER, HEADER + len);
       const crcText = buf.slice(HEADER + len, HEADER + len + 4);
-      const raw = buf.slice(0, total);
-      this.buf = buf.slice(total);
       if (!/^[0-9A-Fa-f]{4}$/.test(crcText)) {
-        return { ok: false, kind: 'crc', detail: `CRC field "${preview(crcText)}" is not 4 hex digits` };
+        return this.resync(total, { ok: false, kind: 'crc', detail: `CRC field "${preview(crcText)}" is not 4 hex digits` });
       }
       const want = hj212Crc(segment);
       const got = parseInt(crcText, 16);
       if (want !== got) {
-        return { ok: false, kind: 'crc', detail: `CRC ${crcText.toUpperCase()} does not match computed ${hex4(want)}` };
+        return this.resync(total, { ok: false, kind: 'crc', detail: `CRC ${crcText.toUpperCase()} does not match computed ${hex4(want)}` });
       }
-      return { ok: true, segment, raw };
+      this.buf = buf.slice(total);
+      this.garbage = 0;
+      return { ok: true, segment, raw: buf.slice(0, total) };
     }
     // The declared end is not (yet) there. A CRLF earlier, or a CRLF/"##" where the frame should have
     // ended, means the length field is wrong: reject up to the next frame start.
@@ -86,9 +95,23 @@ export class Hj212Framer {
     // Skip to the next "##" inside what we were looking at (a truncated frame followed by a good one),
     // else past the terminator.
     const nextStart = this.buf.indexOf('##', 2);
-    const cut = nextStart !== -1 && (end === undefined || nextStart < end) ? nextStart : (end ?? 2);
-    this.buf = this.buf.slice(cut);
+    this.drop(nextStart !== -1 && (end === undefined || nextStart < end) ? nextStart : (end ?? 2));
     return { ok: false, kind: 'bad_length', detail: `declared data length ${declared} but ${why}` };
+  }
+
+  /**
+   * A frame that ended on CRLF where its length said but failed its CRC: the length itself may be wrong and
+   * the declared span may hold the start of the next good frame, so continue at the next "##" inside it.
+   */
+  private resync(total: number, ev: FramerEvent): FramerEvent {
+    const nextStart = this.buf.indexOf('##', 2);
+    this.drop(nextStart !== -1 && nextStart < total ? nextStart : total);
+    return ev;
+  }
+
+  private drop(n: number): void {
+    this.garbage += n;
+    this.buf = this.buf.slice(n);
   }
 }
 

@@ -95,6 +95,34 @@ describe('hj212 framer', () => {
     expect(evs.map((e) => (e.ok ? 'ok' : e.kind))).toEqual(['bad_length', 'bad_length', 'garbage', 'ok']);
   });
 
+  it('a length field 1 to 20 bytes too large never costs the good frame that follows (with or without its CRLF)', () => {
+    const good = frames[0]!;
+    for (let extra = 1; extra <= 20; extra++) {
+      const bad = EXAMPLE_FRAME.replace('##0101', `##${String(101 + extra).padStart(4, '0')}`);
+      for (const stream of [bad + good, bad.slice(0, -2) + good, bad.slice(0, -6) + good]) {
+        const f = new Hj212Framer();
+        const trickled = [...stream].flatMap((ch) => f.push(ch));
+        for (const evs of [new Hj212Framer().push(stream), trickled]) {
+          expect(goodSegments(evs), `+${extra}: ${JSON.stringify(stream.slice(0, 12))}`).toEqual([good.slice(6, -6)]);
+          expect(evs.filter((e) => !e.ok)).toHaveLength(1);
+        }
+        expect(f.pending).toBe(0);
+      }
+    }
+  });
+
+  it('a CRC failure resynchronises inside the bad frame, and garbage is counted until a good frame', () => {
+    // A wrong length that still ends on CRLF: the declared span swallows the start of the next frame.
+    const short = frames[0]!;
+    const merged = `##${String(EXAMPLE_SEGMENT.length + 4 + 6 + short.length - 6 - 4).padStart(4, '0')}${EXAMPLE_SEGMENT}1C80\r\n${short}`;
+    const f = new Hj212Framer();
+    const evs = f.push(merged);
+    expect(evs.map((e) => (e.ok ? 'ok' : e.kind))).toEqual(['crc', 'ok']);
+    expect(f.garbageBytes).toBe(0);
+    f.push('noise without a frame');
+    expect(f.garbageBytes).toBe(21);
+  });
+
   it('rejects a truncated frame followed by a complete one', () => {
     const evs = new Hj212Framer().push(EXAMPLE_FRAME.slice(0, 50) + EXAMPLE_FRAME);
     expect(evs.map((e) => (e.ok ? 'ok' : e.kind))).toEqual(['bad_length', 'ok']);

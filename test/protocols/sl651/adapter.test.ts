@@ -76,7 +76,9 @@ describe('sl651 adapter over TCP and UDP', () => {
     s.sendNow();
     await sink.waitFor((k) => k.samplesOf('rain-3').length > before, 'report after bad bytes');
     const kinds = sink.errorLog.filter((e) => e.kind !== 'auth_failure').map((e) => e.kind);
-    expect(kinds).toEqual(['crc', 'garbage']);
+    // The bytes after the corrupt frame are skipped with it when they arrive together, else counted as garbage.
+    expect(kinds[0]).toBe('crc');
+    expect(kinds.slice(1).every((k) => k === 'garbage')).toBe(true);
   });
 
   it('stops confirming when confirm is false', async () => {

@@ -156,6 +156,53 @@ describe('sl651 framer', () => {
     expect(evs[1]).toMatchObject({ detail: 'start character 0x09 is neither STX nor SYN' });
   });
 
+  /** `f` with its length field `extra` too large, its CRC untouched: a corrupted header as received. */
+  const oversized = (f: Buffer, extra: number): Buffer => {
+    const b = Buffer.from(f);
+    if (b[0] === 0x01) {
+      const len = parseInt(b.toString('latin1', 20, 23), 16) + extra;
+      b.write(len.toString(16).toUpperCase().padStart(3, '0'), 20, 'latin1');
+    } else b.writeUInt16BE(b.readUInt16BE(11) + extra, 11);
+    return b;
+  };
+  const centreEnq = { ...head, centre: 0x05 }; // the issue's case: the next frame's centre address 0x05 reads as ENQ
+
+  for (const mode of ['hex', 'ascii'] as const) {
+    it(`${mode}: a length field 1 to 20 bytes too large never costs the good frame that follows`, () => {
+      for (const nextHead of [head, centreEnq]) {
+        const next = uplink(mode, { ...nextHead, fn: 0x32 }, mode === 'hex' ? reportBodyHex(report(7)) : reportBodyAscii(report(7)));
+        const want = `${mode}:50:${new Sl651Framer().push(next).map((e) => (e.ok ? e.frame.body.toString('hex') : '')).join('')}`;
+        for (let extra = 1; extra <= 20; extra++) {
+          const bad = oversized(uplink(mode, { ...head, fn: FN.KEEP_ALIVE }, serialTimeBody(mode, 3, at)), extra);
+          const stream = Buffer.concat([bad, next]);
+          // All at once, and byte by byte with nothing after the good frame (it must not wait for more).
+          const whole = new Sl651Framer().push(stream);
+          const f = new Sl651Framer();
+          const trickled: Sl651FramerEvent[] = [];
+          for (const b of stream) trickled.push(...f.push(Buffer.from([b])));
+          for (const evs of [whole, trickled]) {
+            expect(good(evs), `${mode} +${extra} centre ${nextHead.centre}`).toEqual([want]);
+            expect(evs.filter((e) => !e.ok).length, `${mode} +${extra}: one rejection for the bad frame`).toBe(1);
+          }
+          expect(f.pending).toBe(0);
+        }
+      }
+    });
+  }
+
+  it('counts framing garbage until a good frame, and a UDP transport can discard a partial frame', () => {
+    const f = new Sl651Framer();
+    f.push(Buffer.from('junk junk'));
+    expect(f.garbageBytes).toBe(9);
+    f.push(frames[2]!.subarray(0, 10));
+    expect(f.discardPartial()).toBe(10);
+    expect(f.garbageBytes).toBe(19);
+    f.push(frames[2]!);
+    expect(f.garbageBytes).toBe(0);
+    f.push(Buffer.from('\r\n\0'));
+    expect(f.garbageBytes).toBe(0); // line noise is not garbage
+  });
+
   it('reads the SYN packet count and sequence', () => {
     const ev = new Sl651Framer().push(frames[3]!)[0];
     if (!ev?.ok) throw new Error('bad');
