@@ -34,8 +34,10 @@ export interface EdgeConfig {
   edge: { id: string };
   site: { id: string; name?: string; type?: SiteType; location?: Location };
   uplink: UplinkConfig;
-  buffer?: { dir?: string; maxBytes?: number; retentionHours?: number; commitIntervalMs?: number };
+  buffer?: { dir?: string; maxBytes?: number; retentionHours?: number; commitIntervalMs?: number; groupCommitDelayMs?: number };
   admin?: { host?: string; port?: number };
+  /** When a device's own timestamp is trusted (see edge/normalize.ts). */
+  timestamps?: { maxAheadS?: number; notBefore?: string };
   protocols?: Record<string, Record<string, unknown>>;
   profileDirs?: string[];
   /** Metrics the catalog lacks (x_ names), usable by every profile at this edge. */
@@ -100,6 +102,15 @@ export const EDGE_CONFIG_SCHEMA = {
         maxBytes: { type: 'integer', minimum: 1048576 },
         retentionHours: { type: 'number', exclusiveMinimum: 0 },
         commitIntervalMs: { type: 'integer', minimum: 10, maximum: 1000 },
+        groupCommitDelayMs: { type: 'integer', minimum: 0, maximum: 100 },
+      },
+    },
+    timestamps: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxAheadS: { type: 'integer', minimum: 1 },
+        notBefore: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}([T ][0-9:.]+(Z|[+-]\\d{2}:?\\d{2})?)?$' },
       },
     },
     admin: {
@@ -216,6 +227,14 @@ export function resolvePaths(cfg: EdgeConfig, configFile: string): { bufferDir: 
     profileDirs: (cfg.profileDirs ?? []).map(rel),
     rel,
   };
+}
+
+/** The configured trust window for device timestamps, in ms (defaults: 1 day ahead, not before 2000-01-01 UTC). */
+export function timestampWindow(cfg: EdgeConfig): { maxAheadMs: number; notBeforeMs: number } {
+  const t = cfg.timestamps ?? {};
+  const notBeforeMs = t.notBefore === undefined ? Date.UTC(2000, 0, 1) : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(t.notBefore) ? `${t.notBefore}T00:00:00Z` : t.notBefore);
+  if (!Number.isFinite(notBeforeMs)) throw new Error(`timestamps.notBefore: "${t.notBefore}" is not a date`);
+  return { maxAheadMs: (t.maxAheadS ?? 86_400) * 1000, notBeforeMs };
 }
 
 export const DEFAULT_BUFFER_MAX_BYTES = 2 * 1024 ** 3; // 2 GiB: days of a site's telemetry on an SD card

@@ -21,7 +21,19 @@ interface CompiledPoint {
 interface CompiledDevice {
   profile: DeviceProfile;
   points: Map<string, CompiledPoint>;
+  /** Last receive-time stamp per series (metric, or metric/aggregate): bounded by the profile's points. */
+  lastReceiveTs: Map<string, number>;
 }
+
+/** Source timestamps outside [now - ..., now + maxAheadMs] and before notBeforeMs are not trusted. */
+export interface TimestampWindow {
+  /** Default 1 day. */
+  maxAheadMs: number;
+  /** Default 2000-01-01T00:00:00Z. */
+  notBeforeMs: number;
+}
+
+export const DEFAULT_TIMESTAMP_WINDOW: TimestampWindow = { maxAheadMs: 86_400_000, notBeforeMs: Date.UTC(2000, 0, 1) };
 
 export interface NormalizeProblem {
   deviceId: string;
@@ -46,10 +58,14 @@ export class Normalizer {
   private readonly byProfile = new WeakMap<DeviceProfile, Map<string, CompiledPoint>>();
   private readonly alarmState = new Map<string, AlarmLevel>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly window: TimestampWindow = DEFAULT_TIMESTAMP_WINDOW,
+  ) {}
 
   setDevice(deviceId: string, profile: DeviceProfile): void {
-    this.devices.set(deviceId, { profile, points: this.compiled(profile) });
+    const prev = this.devices.get(deviceId);
+    this.devices.set(deviceId, { profile, points: this.compiled(profile), lastReceiveTs: prev?.lastReceiveTs ?? new Map() });
   }
 
   /** A profile's points compiled once and shared by every device of that model (a site has hundreds). */
@@ -100,10 +116,20 @@ export class Normalizer {
         deviceId: s.deviceId,
         metric: p.metric.name,
         unit: p.metric.unit,
-        ts: s.ts ?? receivedAt,
+        ts: 0,
         quality: QUALITY[s.quality],
         qualityReason: s.reason,
       };
+      if (s.ts !== undefined && this.trusted(s.ts, receivedAt)) base.ts = s.ts;
+      else {
+        base.ts = receiveStamp(dev, s.aggregate ? `${p.metric.name}/${s.aggregate}` : p.metric.name, receivedAt);
+        if (s.ts !== undefined) {
+          // A device clock that is far off: keep the value, stamp it on arrival, and say what the device claimed.
+          const clock = `clock: device time ${describeTime(s.ts)}`;
+          base.qualityReason = s.reason ? `${clock}; ${s.reason}` : clock;
+          if (base.quality === Quality.GOOD) base.quality = Quality.UNCERTAIN;
+        }
+      }
       if (s.aggregate) {
         base.aggregate = AGG[s.aggregate];
         base.periodS = s.periodS;
@@ -140,6 +166,10 @@ export class Normalizer {
       }
     }
     return out;
+  }
+
+  private trusted(ts: number, now: number): boolean {
+    return Number.isFinite(ts) && ts >= this.window.notBeforeMs && ts <= now + this.window.maxAheadMs;
   }
 
   /** Returns the canonical value, or a string explaining why the raw value cannot be used. */
@@ -206,6 +236,23 @@ export class Normalizer {
       threshold: prev === 2 ? a.alarm : a.warning,
     };
   }
+}
+
+/**
+ * Receive-time stamps are strictly increasing per series: a burst of readings that arrive in the same ms
+ * (a QoS 1 queue re-sent after a reconnect) become distinct ms, so no store keyed by (series, ts) can merge
+ * them. Source timestamps are never touched. At more than 1,000 readings/s of one series the stamps run
+ * ahead of the clock until the burst ends.
+ */
+function receiveStamp(dev: CompiledDevice, series: string, receivedAt: number): number {
+  const last = dev.lastReceiveTs.get(series);
+  const ts = last !== undefined && last >= receivedAt ? last + 1 : receivedAt;
+  dev.lastReceiveTs.set(series, ts);
+  return ts;
+}
+
+function describeTime(ts: number): string {
+  return Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : `invalid (${ts})`;
 }
 
 /** Level with hysteresis: entering a level needs the threshold; leaving it needs threshold -/+ hysteresis. */

@@ -1,6 +1,7 @@
 // The edge's AdapterSink: adapter output -> normalization -> durable buffer, health -> events + records.
-import type { AdapterSink, DeviceStatusReport, PointSample } from '../protocols/adapter.js';
+import type { AdapterSink, DeviceStatusReport, Durability, PointSample } from '../protocols/adapter.js';
 import type { Logger } from '../core/log.js';
+import { excerpt, ProblemLog } from '../core/problem-log.js';
 import { redactRecordSecrets } from '../core/records.js';
 import type { Registry } from '../core/prom.js';
 import type { DeviceRecord, Reading, SensingEvent, Snapshot, VideoQuality } from '../schema/types.js';
@@ -15,6 +16,24 @@ export interface AcceptingStore {
   addRecord(r: DeviceRecord): number;
   addVideoQuality(v: Omit<VideoQuality, 'seq'>): number;
   addSnapshot(s: Omit<Snapshot, 'seq'>): number;
+  /** True once seqs first..last are committed, false if they never will be (see EdgeBuffer.whenDurable). */
+  whenDurable(first: number, last: number): Promise<boolean>;
+}
+
+const DURABLE_NOW: Durability = Promise.resolve(true);
+const NOT_ACCEPTED: Durability = Promise.resolve(false);
+
+/** The seq range one samples() call stored; asks the store only when someone actually waits (then). */
+class StoredRange implements Durability {
+  constructor(
+    private readonly store: AcceptingStore,
+    private readonly first: number,
+    private readonly last: number,
+  ) {}
+
+  then<A = boolean, B = never>(onDurable?: ((d: boolean) => A | PromiseLike<A>) | null, onError?: ((e: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
+    return this.store.whenDurable(this.first, this.last).then(onDurable, onError);
+  }
 }
 
 /** Listens to what the pipeline accepts (northbound services such as GB/T 28181). Calls must be cheap and never block. */
@@ -36,7 +55,7 @@ export class EdgePipeline implements AdapterSink {
   private readonly adapterErrors;
   private readonly normalizeProblems;
   private readonly eventsOut;
-  private readonly lastProblemLog = new Map<string, number>();
+  private readonly problems: ProblemLog;
   private readonly observers = new Set<PipelineObserver>();
 
   constructor(
@@ -54,6 +73,7 @@ export class EdgePipeline implements AdapterSink {
     this.adapterErrors = metrics.counter('yiwang_edge_adapter_errors_total', 'Problems reported by protocol adapters (malformed payloads, exceptions, ...)');
     this.normalizeProblems = metrics.counter('yiwang_edge_normalize_problems_total', 'Samples that could not be normalized, by device');
     this.eventsOut = metrics.counter('yiwang_edge_events_total', 'Events accepted into the buffer, by kind');
+    this.problems = new ProblemLog(log);
   }
 
   /** Registers or replaces a device's record (and announces it upstream). */
@@ -77,7 +97,7 @@ export class EdgePipeline implements AdapterSink {
       try {
         f(o);
       } catch (err) {
-        this.logThrottled('observer', { err: (err as Error).message }, 'pipeline observer failed');
+        this.problems.report('pipeline', 'observer', 'pipeline observer failed', { err: (err as Error).message });
       }
     }
   }
@@ -99,34 +119,47 @@ export class EdgePipeline implements AdapterSink {
     return [...this.records.values()];
   }
 
-  samples(samples: PointSample[]): void {
+  samples(samples: PointSample[]): Durability {
     this.lastMessages.record(samples);
     const { readings, events, problems } = this.normalizer.normalize(samples);
-    // Counted once per call, not per reading: label hashing per reading would cost more than the buffer write.
-    let bad = 0;
-    for (const r of readings) {
-      this.store.addReading(r);
-      if (r.quality) bad++;
+    let first = 0;
+    let last = 0;
+    try {
+      // Counted once per call, not per reading: label hashing per reading would cost more than the buffer write.
+      let bad = 0;
+      for (const r of readings) {
+        last = this.store.addReading(r);
+        if (!first) first = last;
+        if (r.quality) bad++;
+      }
+      if (readings.length) {
+        const protocol = this.protocolOf.get(readings[0]!.deviceId) ?? 'unknown';
+        this.readingsIn.inc({ protocol }, readings.length);
+        if (bad) this.readingsBad.inc({ protocol }, bad);
+      }
+      for (const e of events) {
+        last = this.acceptEvent(e);
+        if (!first) first = last;
+      }
+    } catch (err) {
+      // Only a closed buffer throws (the agent is stopping): nothing of this call counts as accepted.
+      this.problems.report('buffer', 'not_accepted', 'item not accepted', { err: (err as Error).message });
+      return NOT_ACCEPTED;
     }
-    if (readings.length) {
-      const protocol = this.protocolOf.get(readings[0]!.deviceId) ?? 'unknown';
-      this.readingsIn.inc({ protocol }, readings.length);
-      if (bad) this.readingsBad.inc({ protocol }, bad);
-    }
-    for (const e of events) this.acceptEvent(e);
     for (const p of problems) {
       this.normalizeProblems.inc({ device: p.deviceId });
-      this.logThrottled(`norm:${p.deviceId}:${p.point}`, { deviceId: p.deviceId, point: p.point, reason: p.reason }, 'sample not normalized');
+      this.problems.report(p.deviceId, `normalize:${p.point}`, 'sample not normalized', { deviceId: p.deviceId, point: p.point, reason: p.reason });
     }
+    return first ? new StoredRange(this.store, first, last) : DURABLE_NOW;
   }
 
   status(report: DeviceStatusReport): void {
-    this.health.report(report);
+    this.unlessStopped(() => this.health.report(report));
   }
 
   error(protocol: string, kind: string, detail: string, deviceId?: string): void {
     this.adapterErrors.inc({ protocol, kind });
-    this.logThrottled(`err:${protocol}:${kind}:${deviceId ?? ''}`, { protocol, kind, deviceId, detail }, 'adapter problem');
+    this.problems.report(deviceId ?? protocol, `${protocol}:${kind}`, 'adapter problem', { protocol, kind, deviceId, detail: excerpt(detail, 300) });
   }
 
   record(deviceId: string, patch: Partial<DeviceRecord>): void {
@@ -135,27 +168,37 @@ export class EdgePipeline implements AdapterSink {
     const merged: DeviceRecord = redactRecordSecrets({ ...cur, ...patch, camera: patch.camera ? { ...cur.camera, ...patch.camera } : cur.camera, id: cur.id });
     if (JSON.stringify(merged) === JSON.stringify(cur)) return;
     this.records.set(deviceId, merged);
-    this.store.addRecord({ ...merged, updatedAt: Date.now() });
+    this.unlessStopped(() => this.store.addRecord({ ...merged, updatedAt: Date.now() }));
     this.tell((o) => o.recordChanged?.(merged));
   }
 
   event(e: Omit<SensingEvent, 'seq'>): void {
-    this.acceptEvent(e);
+    this.unlessStopped(() => this.acceptEvent(e));
   }
 
   videoQuality(vq: Omit<VideoQuality, 'seq'>): void {
-    this.store.addVideoQuality(vq);
+    this.unlessStopped(() => this.store.addVideoQuality(vq));
   }
 
   snapshot(s: Omit<Snapshot, 'seq'>): void {
-    this.store.addSnapshot(s);
+    this.unlessStopped(() => this.store.addSnapshot(s));
   }
 
-  private acceptEvent(e: Omit<SensingEvent, 'seq'>): void {
-    this.store.addEvent(e);
+  /** Sink calls must never throw; the store only does once it is closed, i.e. while the agent stops. */
+  private unlessStopped(add: () => unknown): void {
+    try {
+      add();
+    } catch (err) {
+      this.problems.report('buffer', 'not_accepted', 'item not accepted', { err: (err as Error).message });
+    }
+  }
+
+  private acceptEvent(e: Omit<SensingEvent, 'seq'>): number {
+    const seq = this.store.addEvent(e);
     this.eventsOut.inc({ kind: e.kind });
     this.tell((o) => o.event?.(e));
     this.log.info({ deviceId: e.deviceId, kind: e.kind, code: e.code, message: e.message }, 'event');
+    return seq;
   }
 
   private onHealthTransition(t: HealthTransition, h: DeviceHealth): void {
@@ -167,13 +210,5 @@ export class EdgePipeline implements AdapterSink {
     this.records.set(t.deviceId, next);
     this.store.addRecord({ ...next, updatedAt: t.ts });
     this.tell((o) => o.recordChanged?.(next));
-  }
-
-  /** One log line per key per minute: a chatty broken device must not flood the SD card. */
-  private logThrottled(key: string, obj: object, msg: string): void {
-    const now = Date.now();
-    if ((this.lastProblemLog.get(key) ?? 0) > now - 60_000) return;
-    this.lastProblemLog.set(key, now);
-    this.log.warn(obj, msg);
   }
 }

@@ -57,9 +57,22 @@ export interface AdapterLogger {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * What `AdapterSink.samples()` hands back: resolves true once everything the call stored is durable (committed
+ * to the edge's on-disk buffer), false when it will not be (dropped while the disk was failing, or the edge is
+ * stopping). Never rejects. Lazy: nothing is waited for — and no early commit is asked for — until `then` is
+ * called, so adapters that acknowledge nothing can ignore it.
+ */
+export type Durability = PromiseLike<boolean>;
+
 /** Where adapters deliver what they observe. Calls must be cheap and never throw. */
 export interface AdapterSink {
-  samples(samples: PointSample[]): void;
+  /**
+   * Takes samples. Protocols that acknowledge to the device (MQTT PUBACK, HJ 212 answers, SL 651 confirmations)
+   * wait on the returned Durability before they answer. Sinks without a durable store may return nothing,
+   * which means "accepted now".
+   */
+  samples(samples: PointSample[]): Durability | void;
   status(report: DeviceStatusReport): void;
   /** Count of a named problem (e.g. malformed payload), surfaced in /metrics as yiwang_adapter_errors_total. */
   error(protocol: string, kind: string, detail: string, deviceId?: string): void;

@@ -32,6 +32,12 @@ export interface EdgeBufferOptions {
   maxChunkBytes?: number;
   /** Commit early once this many items are pending (bounds commit latency and memory). Default 100000. */
   flushAtItems?: number;
+  /**
+   * When someone waits for durability (`whenDurable`: an MQTT PUBACK, an HJ 212 answer, an SL 651
+   * confirmation), commit within this many ms instead of the commit interval; everything that arrives
+   * meanwhile shares the one transaction (group commit). Default 2.
+   */
+  groupCommitDelayMs?: number;
   /** Items kept in memory while commits fail (disk full); above it the oldest pending readings are dropped. Default 2,000,000. */
   maxPendingItems?: number;
   /**
@@ -86,6 +92,22 @@ export interface StoredChunk extends CommittedChunk {
   payload: Buffer;
 }
 
+/** A chunk the collector rejected: kept on disk, not sent again until an operator asks (`unpark`). */
+export interface ParkedChunk extends CommittedChunk {
+  createdAt: number;
+  bytes: number;
+  parkedAt: number;
+  reason: string;
+}
+
+export interface ParkedSummary {
+  chunks: number;
+  items: number;
+  bytes: number;
+  /** Parked chunks per rejection reason. */
+  byReason: Record<string, number>;
+}
+
 interface ChunkRow {
   id: number;
   first_seq: number;
@@ -110,6 +132,14 @@ interface DropRow {
 const ROW_OVERHEAD_BYTES = 96;
 /** Pause of scheduled commits after a failed one. */
 const COMMIT_RETRY_MS = 2000;
+/** Seq ranges remembered as lost (dropped from memory while commits failed), for late durability questions. */
+const MAX_LOST_RANGES = 1000;
+
+interface DurabilityWaiter {
+  first: number;
+  last: number;
+  resolve: (durable: boolean) => void;
+}
 
 /** Running totals; a transaction works on a copy and publishes it only when it commits. */
 interface Ledger {
@@ -150,7 +180,11 @@ export class EdgeBuffer {
   private ackedPending = new Map<number, { bytes: number; items: number }>();
 
   private commitListeners = new Set<(info: CommitInfo) => void>();
-  private seqWaiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private waiters: DurabilityWaiter[] = [];
+  /** Seq ranges of pending items dropped while commits failed (merged, ascending). */
+  private lostRanges: [number, number][] = [];
+  private readonly groupCommitDelayMs: number;
+  private groupCommitTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private earlyFlushScheduled = false;
   private closed = false;
@@ -168,6 +202,10 @@ export class EdgeBuffer {
     getById: Database.Statement;
     sizeById: Database.Statement;
     park: Database.Statement;
+    unparkOne: Database.Statement;
+    unparkAll: Database.Statement;
+    listParked: Database.Statement;
+    parkedSummary: Database.Statement;
     oldest: Database.Statement;
     maxId: Database.Statement;
     count: Database.Statement;
@@ -193,6 +231,10 @@ export class EdgeBuffer {
     this.retentionMs = opts.retentionMs;
     this.commitIntervalMs = commitIntervalMs;
     this.flushAtItems = opts.flushAtItems ?? 100_000;
+    this.groupCommitDelayMs = opts.groupCommitDelayMs ?? 2;
+    if (!(this.groupCommitDelayMs >= 0 && this.groupCommitDelayMs <= commitIntervalMs)) {
+      throw new Error(`edge buffer: groupCommitDelayMs must be in [0, commitIntervalMs], got ${this.groupCommitDelayMs}`);
+    }
     this.maxPendingItems = opts.maxPendingItems ?? 2_000_000;
     this.seqReserveBlock = (opts.synchronous ?? 'FULL') === 'FULL' ? 0 : (opts.seqReserveBlock ?? 1_000_000);
     this.chunkLimits = { maxItems: opts.maxChunkItems ?? 20_000, maxBytes: opts.maxChunkBytes ?? 1 << 20 };
@@ -218,14 +260,24 @@ export class EdgeBuffer {
       setMeta: this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       list: this.db.prepare(
         `SELECT id, first_seq, last_seq, created_at, priority, items, bytes, payload FROM chunks
-         WHERE id > ? AND id <= ? AND parked_until <= ? ORDER BY id LIMIT ?`,
+         WHERE id > ? AND id <= ? AND parked_at = 0 ORDER BY id LIMIT ?`,
       ),
       getById: this.db.prepare('SELECT id, first_seq, last_seq, created_at, priority, items, bytes, payload FROM chunks WHERE id = ?'),
       sizeById: this.db.prepare('SELECT bytes, items FROM chunks WHERE id = ?'),
-      park: this.db.prepare('UPDATE chunks SET parked_until = ?, park_reason = ? WHERE id = ?'),
+      park: this.db.prepare('UPDATE chunks SET parked_at = ?, park_reason = ? WHERE id = ? AND parked_at = 0'),
+      unparkOne: this.db.prepare('UPDATE chunks SET parked_at = 0, park_reason = NULL WHERE id = ? AND parked_at != 0'),
+      unparkAll: this.db.prepare('UPDATE chunks SET parked_at = 0, park_reason = NULL WHERE parked_at != 0'),
+      listParked: this.db.prepare(
+        `SELECT id, first_seq, last_seq, created_at, priority, items, bytes, parked_at, park_reason FROM chunks
+         WHERE parked_at != 0 ORDER BY id LIMIT ?`,
+      ),
+      parkedSummary: this.db.prepare(
+        `SELECT park_reason AS reason, COUNT(*) AS chunks, SUM(items) AS items, SUM(bytes) AS bytes FROM chunks
+         WHERE parked_at != 0 GROUP BY park_reason`,
+      ),
       oldest: this.db.prepare('SELECT created_at FROM chunks ORDER BY id LIMIT 1'),
       maxId: this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM chunks'),
-      count: this.db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE id > ? AND id <= ?'),
+      count: this.db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE id > ? AND id <= ? AND parked_at = 0'),
     };
 
     const meta = new Map(
@@ -327,11 +379,39 @@ export class EdgeBuffer {
     return this.committedSeqValue;
   }
 
-  /** Resolves once `seq` (and everything before it) is committed to disk. */
+  /** Resolves once `seq` (and everything before it) is committed to disk; rejects if it never will be. */
   whenCommitted(seq: number): Promise<void> {
-    if (seq <= this.committedSeqValue) return Promise.resolve();
-    if (this.closed) return Promise.reject(new Error('edge buffer: closed'));
-    return new Promise((resolve, reject) => this.seqWaiters.push({ seq, resolve, reject }));
+    return this.whenDurable(seq).then((durable) => {
+      if (!durable) throw new Error(`edge buffer: seq ${seq} was not committed (dropped while commits failed, or the buffer closed)`);
+    });
+  }
+
+  /**
+   * Resolves true once the items with seqs first..last are committed, false when one of them will never be
+   * (dropped from memory while commits failed, or the buffer closed first). Never rejects. A waiter makes the
+   * buffer commit within `groupCommitDelayMs` instead of the commit interval; whatever arrives meanwhile
+   * shares that transaction, and every waiter it covers is resolved right after it (group commit).
+   */
+  whenDurable(first: number, last = first): Promise<boolean> {
+    if (last <= this.committedSeqValue) return Promise.resolve(!this.wasLost(first, last));
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.waiters.push({ first, last, resolve });
+      this.requestGroupCommit();
+    });
+  }
+
+  private requestGroupCommit(): void {
+    if (this.groupCommitTimer !== undefined) return;
+    this.groupCommitTimer = setTimeout(() => {
+      this.groupCommitTimer = undefined;
+      if (!this.closed) this.scheduledFlush();
+    }, this.groupCommitDelayMs);
+  }
+
+  private wasLost(first: number, last: number): boolean {
+    for (const [from, to] of this.lostRanges) if (first <= to && last >= from) return true;
+    return false;
   }
 
   onCommit(listener: (info: CommitInfo) => void): () => void {
@@ -517,27 +597,49 @@ export class EdgeBuffer {
     const n = Math.min(excess, this.pendingReadings.length);
     if (n > 0) {
       const dropped = this.pendingReadings.splice(0, n);
-      this.pendingReadingSeqs.splice(0, n);
+      const seqs = this.pendingReadingSeqs.splice(0, n);
+      this.noteLost(seqs[0]!, seqs[seqs.length - 1]!);
       this.ledger.droppedReadings += n;
       for (const r of dropped) this.ledger.droppedByDevice.set(r.deviceId, (this.ledger.droppedByDevice.get(r.deviceId) ?? 0) + 1);
       excess -= n;
     }
     if (excess > 0) {
       const m = Math.min(excess, this.pendingTelemetryOther.length);
-      this.pendingTelemetryOther.splice(0, m);
+      const dropped = this.pendingTelemetryOther.splice(0, m);
+      for (const o of dropped) this.noteLost(o.seq, o.seq);
       this.ledger.droppedOtherItems += m;
     }
+    this.failLostWaiters();
     this.log.warn({ droppedReadings: this.ledger.droppedReadings }, 'edge buffer: dropped oldest pending telemetry (commits failing)');
   }
 
   private resolveWaiters(): void {
-    if (this.seqWaiters.length === 0) return;
-    const keep: typeof this.seqWaiters = [];
-    for (const w of this.seqWaiters) {
-      if (w.seq <= this.committedSeqValue) w.resolve();
+    if (this.waiters.length === 0) return;
+    const keep: DurabilityWaiter[] = [];
+    for (const w of this.waiters) {
+      if (w.last <= this.committedSeqValue) w.resolve(!this.wasLost(w.first, w.last));
       else keep.push(w);
     }
-    this.seqWaiters = keep;
+    this.waiters = keep;
+  }
+
+  /**
+   * Remembers seqs that will never be committed. A range may also cover events that stayed pending between
+   * dropped readings: their waiters then hear "not durable" and the device re-sends — a duplicate, never a loss.
+   */
+  private noteLost(from: number, to: number): void {
+    const prev = this.lostRanges[this.lostRanges.length - 1];
+    if (prev && from <= prev[1] + 1) prev[1] = Math.max(prev[1], to);
+    else this.lostRanges.push([from, to]);
+    if (this.lostRanges.length > MAX_LOST_RANGES) this.lostRanges.shift();
+  }
+
+  private failLostWaiters(): void {
+    this.waiters = this.waiters.filter((w) => {
+      if (!this.wasLost(w.first, w.last)) return true;
+      w.resolve(false);
+      return false;
+    });
   }
 
   // ---- reading back (the uplink) ----
@@ -549,7 +651,7 @@ export class EdgeBuffer {
 
   /** Chunks with afterId < id <= maxId, oldest first, skipping acked and parked ones. */
   listChunks(afterId: number, limit: number, maxId = Number.MAX_SAFE_INTEGER): StoredChunk[] {
-    const rows = this.stmts.list.all(afterId, maxId, Date.now(), limit + this.ackedPending.size) as ChunkRow[];
+    const rows = this.stmts.list.all(afterId, maxId, limit + this.ackedPending.size) as ChunkRow[];
     const out: StoredChunk[] = [];
     for (const r of rows) {
       if (this.ackedPending.has(r.id)) continue;
@@ -579,17 +681,54 @@ export class EdgeBuffer {
     return true;
   }
 
-  /** Keeps a chunk aside (not listed) until `untilMs`, e.g. after the collector rejected it. */
-  park(id: number, untilMs: number, reason: string): boolean {
+  /** Keeps a chunk aside (not listed, not sent) until an operator asks for it again with `unpark`. */
+  park(id: number, reason: string, now = Date.now()): boolean {
     try {
-      return this.stmts.park.run(untilMs, reason, id).changes > 0;
+      return this.stmts.park.run(now, reason, id).changes > 0;
     } catch (err) {
       this.noteCommitError(err);
       return false;
     }
   }
 
-  /** Number of stored chunks with afterId < id <= maxId (acked ones excluded). */
+  /** Makes parked chunks sendable again; returns how many were parked. */
+  unpark(ids: number[] | 'all'): number {
+    if (ids === 'all') return this.stmts.unparkAll.run().changes;
+    let n = 0;
+    this.db.transaction(() => {
+      for (const id of ids) n += this.stmts.unparkOne.run(id).changes;
+    })();
+    return n;
+  }
+
+  /** Parked chunks, oldest first (at most `limit`). */
+  parkedChunks(limit = 1000): ParkedChunk[] {
+    const rows = this.stmts.listParked.all(limit) as (Omit<ChunkRow, 'payload'> & { parked_at: number; park_reason: string | null })[];
+    return rows.map((r) => ({
+      id: r.id,
+      priority: r.priority as Priority,
+      firstSeq: r.first_seq,
+      lastSeq: r.last_seq,
+      items: r.items,
+      createdAt: r.created_at,
+      bytes: r.bytes,
+      parkedAt: r.parked_at,
+      reason: r.park_reason ?? '',
+    }));
+  }
+
+  parkedSummary(): ParkedSummary {
+    const out: ParkedSummary = { chunks: 0, items: 0, bytes: 0, byReason: {} };
+    for (const r of this.stmts.parkedSummary.all() as { reason: string | null; chunks: number; items: number; bytes: number }[]) {
+      out.chunks += r.chunks;
+      out.items += r.items;
+      out.bytes += r.bytes;
+      out.byReason[r.reason ?? ''] = (out.byReason[r.reason ?? ''] ?? 0) + r.chunks;
+    }
+    return out;
+  }
+
+  /** Number of stored, unparked chunks with afterId < id <= maxId (acked ones excluded). */
   countChunks(afterId: number, maxId: number): number {
     const n = (this.stmts.count.get(afterId, maxId) as { n: number }).n;
     let acked = 0;
@@ -651,10 +790,11 @@ export class EdgeBuffer {
     this.flush();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.groupCommitTimer);
     const lost = this.pendingCount();
     if (lost > 0) this.log.error({ items: lost, err: this.lastCommitError }, 'edge buffer: closing with uncommitted items (commits failing)');
-    for (const w of this.seqWaiters) w.reject(new Error('edge buffer: closed before the item was committed'));
-    this.seqWaiters = [];
+    for (const w of this.waiters) w.resolve(false);
+    this.waiters = [];
     this.db.close();
   }
 }

@@ -6,6 +6,8 @@ export {
   type CommitInfo,
   type CommittedChunk,
   type EdgeBufferOptions,
+  type ParkedChunk,
+  type ParkedSummary,
   type StoredChunk,
   type SynchronousMode,
   type UnsequencedReading,

@@ -1,10 +1,13 @@
 // MQTT uplink: ships the buffer's chunks to the collector as Batches (QoS 1) and deletes a chunk only when
-// the collector's application-level Ack for it arrives. See README.md for ordering and failure behaviour.
+// the collector's application-level Ack for it arrives. A rejected chunk is parked (kept on disk, counted,
+// never resent on its own) so one bad chunk never blocks the others. See README.md for ordering and failure
+// behaviour.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { decodeAck, encodeBatch, encodeEdgeStatus, SchemaError } from '../../schema/codec.js';
 import { topics, isValidEdgeId } from '../../schema/topics.js';
 import type { Ack } from '../../schema/types.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import { excerpt, ProblemLog } from '../../core/problem-log.js';
 import type { EdgeBuffer, StoredChunk } from '../buffer/index.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TokenBucket } from './token-bucket.js';
@@ -30,8 +33,13 @@ export interface UplinkOptions {
   maxInFlight?: number;
   /** Resend an un-acked batch after this long. Default 15000. */
   ackTimeoutMs?: number;
-  /** A rejected chunk is kept aside this long before it is offered again. Default 10 minutes. */
-  rejectedRetryMs?: number;
+  /**
+   * Park a batch that got no answer this many times in a row while the collector answered other batches
+   * (e.g. it rejected it as undecodable, batch_id 0). Default 3.
+   */
+  maxUnansweredSends?: number;
+  /** stop() gives up on a polite disconnect (offline status, in-flight packets) after this long. Default 2000. */
+  stopTimeoutMs?: number;
   reconnect?: BackoffOptions;
   connectTimeoutMs?: number;
   keepaliveS?: number;
@@ -49,7 +57,12 @@ export interface UplinkState {
   historicalBatchesSent: number;
   resentBatches: number;
   ackedBatches: number;
+  /** Batches the collector rejected (each parked). */
   rejectedBatches: number;
+  /** Rejections with batch_id 0: the collector could not tell which batch it rejected. */
+  unattributedRejections: number;
+  /** Batches parked because they went unanswered while the collector answered others. */
+  unansweredParked: number;
   unknownAcks: number;
   badAcks: number;
   /** Chunks from before the current connection still waiting for their first send in it. */
@@ -62,7 +75,12 @@ export interface UplinkState {
 interface InFlight {
   sentAt: number;
   historical: boolean;
+  /** Sends of this batch that timed out although the collector answered something after them. */
+  unanswered: number;
 }
+
+/** Longest park reason kept (the collector's error text). */
+const MAX_REASON = 300;
 
 /** Backlog batches in flight at most (see pump). */
 const BACKLOG_IN_FLIGHT = 2;
@@ -70,6 +88,7 @@ const BACKLOG_IN_FLIGHT = 2;
 export class Uplink {
   private readonly o: Required<Omit<UplinkOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'logger' | 'version'>> & UplinkOptions;
   private readonly log: Logger;
+  private readonly problems: ProblemLog;
   private readonly buffer: EdgeBuffer;
   private client: MqttClient | undefined;
   private connected = false;
@@ -84,7 +103,8 @@ export class Uplink {
   private tickTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private unsubscribeCommit: (() => void) | undefined;
-  private nextRescanAt = 0;
+  /** When the collector last answered anything (ack or rejection). */
+  private lastAnswerAt = 0;
   private counters = {
     sentBatches: 0,
     liveBatchesSent: 0,
@@ -92,6 +112,8 @@ export class Uplink {
     resentBatches: 0,
     ackedBatches: 0,
     rejectedBatches: 0,
+    unattributedRejections: 0,
+    unansweredParked: 0,
     unknownAcks: 0,
     badAcks: 0,
     connects: 0,
@@ -118,13 +140,15 @@ export class Uplink {
       maxBatchItems,
       maxInFlight: Math.max(1, opts.maxInFlight ?? 8),
       ackTimeoutMs: opts.ackTimeoutMs ?? 15_000,
-      rejectedRetryMs: opts.rejectedRetryMs ?? 600_000,
+      maxUnansweredSends: Math.max(1, opts.maxUnansweredSends ?? 3),
+      stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
       reconnect,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
       keepaliveS: opts.keepaliveS ?? 30,
     };
     this.buffer = opts.buffer;
     this.log = opts.logger ?? silentLogger;
+    this.problems = new ProblemLog(this.log);
     this.bucket = new TokenBucket(this.o.backlogRateLimit);
   }
 
@@ -134,11 +158,14 @@ export class Uplink {
     this.unsubscribeCommit = this.buffer.onCommit(() => this.pump());
     const tickMs = Math.max(20, Math.min(1000, Math.floor(this.o.ackTimeoutMs / 4)));
     this.tickTimer = setInterval(() => this.tick(), tickMs);
-    this.nextRescanAt = Date.now() + this.o.rejectedRetryMs;
     this.connect();
   }
 
-  /** Publishes the offline status (when connected) and disconnects. Un-acked chunks stay in the buffer. */
+  /**
+   * Publishes the offline status (when connected) and disconnects, within `stopTimeoutMs` whatever the network
+   * does: a collector link that black-holes packets cannot hold the agent's shutdown. Un-acked chunks stay in
+   * the buffer.
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
@@ -152,16 +179,32 @@ export class Uplink {
     this.connected = false;
     this.inFlight.clear();
     if (!client) return;
+    const deadline = Date.now() + this.o.stopTimeoutMs;
     if (wasConnected) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000);
-        client.publish(topics.status(this.o.edgeId), this.statusPayload(false), { qos: 1, retain: true }, () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await within(deadline - Date.now() - this.o.stopTimeoutMs / 2, (done) =>
+        client.publish(topics.status(this.o.edgeId), this.statusPayload(false), { qos: 1, retain: true }, () => done()),
+      );
     }
-    await new Promise<void>((resolve) => client.end(!wasConnected, {}, () => resolve()));
+    // A polite end waits for every packet in flight to be acknowledged: bounded, then the socket is cut.
+    const ended = await within(deadline - Date.now(), (done) => client.end(!wasConnected, {}, () => done()));
+    if (!ended) {
+      this.log.warn({ waitedMs: this.o.stopTimeoutMs }, 'uplink: collector did not answer while stopping; connection cut');
+      // end() again would be a no-op while the polite one is pending (mqtt.js `disconnecting`): cut the socket.
+      client.stream?.destroy();
+    }
+  }
+
+  /** Makes parked chunks sendable again (an operator's request); they go out as backlog. Returns how many. */
+  retryParked(ids: number[] | 'all'): number {
+    const n = this.buffer.unpark(ids);
+    if (n > 0) {
+      this.log.info({ chunks: n, ids: ids === 'all' ? 'all' : ids.slice(0, 20) }, 'uplink: parked chunks offered again');
+      // Everything sent so far becomes backlog again: the unparked chunks are found behind live data.
+      this.boundary = Math.max(this.boundary, this.liveCursor);
+      this.backlogCursor = 0;
+      this.pump();
+    }
+    return n;
   }
 
   state(): UplinkState {
@@ -311,16 +354,16 @@ export class Uplink {
     // complete Batch (protobuf concatenation = merge), so chunks are never decoded or re-encoded here.
     const message = Buffer.concat([c.payload, header]);
     client.publish(topics.batch(this.o.edgeId), message, { qos: 1 }, (err) => {
-      if (err) this.log.warn({ batchId: c.id, err: err.message }, 'uplink: publish failed; will resend');
+      if (err) this.problems.report('collector', 'publish_failed', 'uplink: publish failed; will resend', { batchId: c.id, err: err.message });
     });
-    this.inFlight.set(c.id, { sentAt: Date.now(), historical });
+    this.inFlight.set(c.id, { sentAt: Date.now(), historical, unanswered: this.inFlight.get(c.id)?.unanswered ?? 0 });
     this.counters.sentBatches++;
     if (resend) this.counters.resentBatches++;
     else if (historical) this.counters.historicalBatchesSent++;
     else this.counters.liveBatchesSent++;
   }
 
-  /** Resends batches whose ack is overdue; periodically offers parked/missed chunks again. */
+  /** Resends batches whose ack is overdue; parks one that the collector keeps ignoring while it answers others. */
   private tick(): void {
     if (!this.connected) return;
     const now = Date.now();
@@ -331,15 +374,17 @@ export class Uplink {
         this.inFlight.delete(id); // dropped by the byte limit or retention meanwhile
         continue;
       }
-      this.log.warn({ batchId: id, waitedMs: now - f.sentAt }, 'uplink: no ack in time; resending');
+      if (this.lastAnswerAt > f.sentAt && ++f.unanswered >= this.o.maxUnansweredSends) {
+        // The collector is alive and answering, just never this batch (e.g. it could not decode it and said
+        // so with batch_id 0): park it like a rejected one instead of letting it hold a slot forever.
+        this.inFlight.delete(id);
+        this.counters.unansweredParked++;
+        this.buffer.park(id, `no answer from the collector after ${f.unanswered} sends while it answered other batches`);
+        this.problems.report('collector', 'unanswered', 'uplink: batch never answered; parked until an operator retries it', { batchId: id, sends: f.unanswered });
+        continue;
+      }
+      this.problems.report('collector', 'ack_timeout', 'uplink: no ack in time; resending', { batchId: id, waitedMs: now - f.sentAt });
       this.send(c, f.historical, true);
-    }
-    if (now >= this.nextRescanAt) {
-      this.nextRescanAt = now + this.o.rejectedRetryMs;
-      // Everything sent so far becomes backlog again: un-acked chunks that are not in flight (parked ones
-      // whose time is up) get another try, behind live data and under the rate cap.
-      this.boundary = this.liveCursor;
-      this.backlogCursor = 0;
     }
     this.pump();
   }
@@ -350,23 +395,32 @@ export class Uplink {
       ack = decodeAck(payload);
     } catch (err) {
       this.counters.badAcks++;
-      this.log.warn({ err: err instanceof SchemaError ? err.message : String(err) }, 'uplink: undecodable ack ignored');
+      this.problems.report('collector', 'bad_ack', 'uplink: undecodable ack ignored', { err: err instanceof SchemaError ? err.message : String(err) });
       return;
     }
     if (ack.edgeId && ack.edgeId !== this.o.edgeId) {
       this.counters.unknownAcks++;
       return;
     }
+    this.lastAnswerAt = Date.now();
     const id = ack.batchId;
     if (ack.rejected) {
+      const reason = excerpt(ack.error || 'rejected', MAX_REASON);
+      if (!id) {
+        // The collector could not tell which batch it was (an undecodable payload): nothing to park by id. A
+        // batch that keeps going unanswered is parked by tick() once the collector is seen answering others.
+        this.counters.unattributedRejections++;
+        this.problems.report('collector', 'unattributed_rejection', 'uplink: collector rejected a batch it could not identify (batch_id 0)', { err: reason });
+        return;
+      }
       if (!this.inFlight.has(id) && !this.buffer.getChunk(id)) {
         this.counters.unknownAcks++;
         return;
       }
       this.counters.rejectedBatches++;
       this.inFlight.delete(id);
-      this.buffer.park(id, Date.now() + this.o.rejectedRetryMs, ack.error ?? 'rejected');
-      this.log.error({ batchId: id, err: ack.error ?? '' }, 'uplink: collector rejected a batch; kept aside for a later retry');
+      this.buffer.park(id, reason);
+      this.problems.report('collector', 'rejected', 'uplink: collector rejected a batch; parked until an operator retries it', { batchId: id, err: reason });
     } else if (this.buffer.ack(id)) {
       this.counters.ackedBatches++;
       this.lastAckAt = Date.now();
@@ -377,4 +431,15 @@ export class Uplink {
     }
     this.pump();
   }
+}
+
+/** Runs `start(done)` and resolves true when done is called, false after `ms` (≤ 0: at once) — never hangs. */
+function within(ms: number, start: (done: () => void) => void): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    start(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }

@@ -1,16 +1,31 @@
 // The TCP side of the "stations dial in" protocols (HJ 212, SL 651): the edge listens, many stations
 // connect to one port, and each connection gets its own protocol session. A bug in a session is counted
-// and logged, never thrown into the socket's event loop.
+// and logged, never thrown into the socket's event loop. Bad input costs bounded memory and log: framers hold
+// at most one frame, problem lines are rate-limited per peer address and kind (core/problem-log.ts), and a
+// connection that sends nothing but garbage for `maxGarbageBytes` is closed (counted as `garbage_closed`).
 import net from 'node:net';
-import type { AdapterLogger, AdapterSink } from '../adapter.js';
+import { ProblemLog } from '../../core/problem-log.js';
+import type { AdapterLogger, AdapterSink, Durability } from '../adapter.js';
 
 /** One station connection's protocol state: bytes in, answers out through the `write` it was made with. */
 export interface StationSession {
   onData(chunk: Buffer): void;
+  /** Framing garbage received since the last good frame (bytes); the listener closes connections that send only this. */
+  readonly garbageBytes: number;
 }
 
 /** Sends an answer to the station: strings as latin1 (one char per byte), bytes as they are. */
 export type StationWrite = (data: string | Uint8Array) => void;
+
+/** Limits every station listener takes (protocols.<name>.maxGarbageBytes / .maxConnections). */
+export interface StationLimits {
+  /** Close a connection after this many bytes of framing garbage without a good frame. Default 64 KiB. */
+  maxGarbageBytes: number;
+  /** Concurrent TCP connections; more are refused by the OS listener. Default 1024. */
+  maxConnections: number;
+}
+
+export const DEFAULT_STATION_LIMITS: StationLimits = { maxGarbageBytes: 64 * 1024, maxConnections: 1024 };
 
 export interface StationListenerOptions {
   protocol: string;
@@ -20,6 +35,9 @@ export interface StationListenerOptions {
   session: (write: StationWrite, remote: string) => StationSession;
   /** Named in log messages when the protocol also listens on another transport (e.g. "tcp"). */
   transport?: string;
+  limits?: StationLimits;
+  /** The protocol's rate-limited problem log (shared with its sessions); one is made when absent. */
+  problems?: ProblemLog;
 }
 
 /** Feeds a chunk to a session; an exception (our bug, not bad input) is counted as `internal` and logged. */
@@ -32,12 +50,30 @@ export function feedSession(o: Pick<StationListenerOptions, 'protocol' | 'sink' 
   }
 }
 
+/** The address part of "address:port" (IPv4 or IPv6): problems are rate-limited per host, not per source port. */
+export function peerOf(remote: string): string {
+  const i = remote.lastIndexOf(':');
+  return i > 0 ? remote.slice(0, i) : remote;
+}
+
+/** A ProblemLog that writes at info level: for routine but floodable lines such as connects and disconnects. */
+export function infoProblemLog(log: AdapterLogger): ProblemLog {
+  return new ProblemLog({ warn: (obj, msg) => log.info(obj, msg) });
+}
+
 export class StationTcpListener {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly limits: StationLimits;
+  private readonly problems: ProblemLog;
+  private readonly connectionLog: ProblemLog;
 
   constructor(private readonly o: StationListenerOptions) {
+    this.limits = o.limits ?? DEFAULT_STATION_LIMITS;
+    this.problems = o.problems ?? new ProblemLog(o.log);
+    this.connectionLog = infoProblemLog(o.log);
     this.server = net.createServer((socket) => this.accept(socket));
+    this.server.maxConnections = this.limits.maxConnections;
   }
 
   /** Binds and resolves with the bound port (useful with port 0); rejects if binding fails. */
@@ -65,18 +101,61 @@ export class StationTcpListener {
   }
 
   private accept(socket: net.Socket): void {
-    const { protocol, log, transport } = this.o;
+    const { protocol, transport, sink } = this.o;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const peer = socket.remoteAddress ?? remote;
+    const on = transport ? ` (${transport})` : '';
     this.sockets.add(socket);
     socket.setKeepAlive(true, 60_000);
     const session = this.o.session((data) => (typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data)), remote);
-    log.info({ protocol, remote }, `${protocol} station connected${transport ? ` (${transport})` : ''}`);
-    socket.on('data', (chunk) => feedSession(this.o, session, chunk, remote));
-    socket.on('error', (err) => log.debug({ protocol, remote, err: err.message }, `${protocol} socket error`));
+    this.connectionLog.report(peer, 'connected', `${protocol} station connected${on}`, { protocol, remote });
+    socket.on('data', (chunk) => {
+      feedSession(this.o, session, chunk, remote);
+      if (session.garbageBytes >= this.limits.maxGarbageBytes && !socket.destroyed) {
+        sink.error(protocol, 'garbage_closed', `${remote}: closed after ${session.garbageBytes} bytes without a valid frame`);
+        this.problems.report(peer, 'garbage_closed', `${protocol} connection closed: only garbage`, { protocol, remote, garbageBytes: session.garbageBytes });
+        socket.destroy();
+      }
+    });
+    socket.on('error', (err) => this.o.log.debug({ protocol, remote, err: err.message }, `${protocol} socket error`));
     socket.on('close', () => {
       this.sockets.delete(socket);
-      log.info({ protocol, remote }, `${protocol} station disconnected`);
+      this.connectionLog.report(peer, 'disconnected', `${protocol} station disconnected${on}`, { protocol, remote });
     });
+  }
+}
+
+/**
+ * Answers of one station session (HJ 212 9014/9011, SL 651 confirmations), each sent only once the data it
+ * acknowledges is durable at the edge, and in the order the frames came. An answer whose data could not be
+ * stored is not sent: the station keeps the data and sends it again.
+ */
+export class DurableAnswers<D> {
+  private tail: Promise<void> | undefined;
+
+  constructor(
+    private readonly write: (data: D) => void,
+    private readonly onFailure: (what: string, err?: unknown) => void,
+  ) {}
+
+  /** Sends `answer()` once `stored` (the sink's Durability for the frame's data; none = nothing stored) resolves true. */
+  send(stored: Durability | void, answer: () => D): void {
+    if (!stored && !this.tail) return this.writeNow(answer);
+    const next = (this.tail ?? Promise.resolve())
+      .then(() => stored ?? true)
+      .then((durable) => (durable ? this.writeNow(answer) : this.onFailure('data not stored; answer withheld so the station re-sends')));
+    this.tail = next;
+    void next.then(() => {
+      if (this.tail === next) this.tail = undefined;
+    });
+  }
+
+  private writeNow(answer: () => D): void {
+    try {
+      this.write(answer());
+    } catch (err) {
+      this.onFailure('answer could not be sent', err); // e.g. a UDP socket closed meanwhile
+    }
   }
 }
 
@@ -87,6 +166,18 @@ export function parseListenAddress(protocol: string, s: Record<string, unknown>,
   if (typeof host !== 'string' || host === '') throw new Error(`protocols.${protocol}.host: must be a host name or address`);
   if (!isPort(port)) throw new Error(`protocols.${protocol}.port: must be an integer 0-65535`);
   return { host, port };
+}
+
+/** `maxGarbageBytes` and `maxConnections` of protocols.<name>, with their defaults. */
+export function parseStationLimits(protocol: string, s: Record<string, unknown>): StationLimits {
+  const out = { ...DEFAULT_STATION_LIMITS };
+  for (const key of ['maxGarbageBytes', 'maxConnections'] as const) {
+    const v = s[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`protocols.${protocol}.${key}: must be a positive integer`);
+    out[key] = v;
+  }
+  return out;
 }
 
 export function isPort(v: unknown): v is number {

@@ -2,7 +2,7 @@
 // Loaded by the edge with a dynamic import() when a device uses protocol hj212.
 import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, ProtocolAdapter } from '../adapter.js';
 import type { DeviceProfile } from '../../core/profiles.js';
-import { parseListenAddress } from '../common/station-listener.js';
+import { parseListenAddress, parseStationLimits, type StationLimits } from '../common/station-listener.js';
 import { StationRegistry } from '../common/station-registry.js';
 import { factorIndex } from './map.js';
 import { Hj212Server, PROTOCOL, type StationEntry } from './server.js';
@@ -17,12 +17,13 @@ export interface Hj212Connection {
 export interface Hj212Settings {
   host: string;
   port: number;
+  limits: StationLimits;
 }
 
 export const DEFAULT_PORT = 9212;
 
 export function parseSettings(raw: Record<string, unknown> | undefined): Hj212Settings {
-  return parseListenAddress(PROTOCOL, raw ?? {}, DEFAULT_PORT);
+  return { ...parseListenAddress(PROTOCOL, raw ?? {}, DEFAULT_PORT), limits: parseStationLimits(PROTOCOL, raw ?? {}) };
 }
 
 const MN_RE = /^[A-Za-z0-9]{1,24}$/;
@@ -63,7 +64,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
 
   async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
     if (this.server) return;
-    this.server = new Hj212Server({ sink, log, station: (mn) => this.stations.get(mn) });
+    this.server = new Hj212Server({ sink, log, station: (mn) => this.stations.get(mn), limits: this.settings.limits });
     this.port = await this.server.listen(this.settings.host, this.settings.port);
     log.info({ protocol: PROTOCOL, host: this.settings.host, port: this.port }, 'hj212 listening');
     this.resolveListening(this.port);

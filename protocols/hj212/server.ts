@@ -1,7 +1,10 @@
 // TCP listener for HJ 212 stations (stations are the clients; many per port, each identified by MN).
-// Each connection gets its own framer; bad frames are counted and skipped, the connection stays up.
+// Each connection gets its own framer; bad frames are counted and skipped (one log line per peer and kind per
+// minute), the connection stays up unless it sends nothing but garbage. Answers (9014/9011) go out only once
+// the packet's readings are committed to the edge buffer.
+import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
-import { StationTcpListener } from '../common/station-listener.js';
+import { DurableAnswers, StationTcpListener, peerOf, type StationLimits } from '../common/station-listener.js';
 import { dataAnswer, requestAnswer } from './encode.js';
 import { Hj212Framer } from './framer.js';
 import { mapPacket } from './map.js';
@@ -20,6 +23,9 @@ export interface SessionContext {
   sink: AdapterSink;
   log: AdapterLogger;
   station(mn: string): StationEntry | undefined;
+  /** Rate-limited bad-input log shared by all connections of the listener (one per session when absent). */
+  problems?: ProblemLog;
+  limits?: StationLimits;
 }
 
 /** Handles one station connection: bytes in, samples/status/errors out, answers back. */
@@ -27,14 +33,26 @@ export class Hj212Session {
   private readonly framer = new Hj212Framer();
   private deviceId: string | undefined; // last authenticated device on this connection
   private readonly splitDataTime = new Map<string, string>(); // QN → DataTime of split packets
+  private readonly problems: ProblemLog;
+  private readonly peer: string;
+  private readonly answers: DurableAnswers<string>;
   readonly remote: string;
 
   constructor(
     private readonly ctx: SessionContext,
-    private readonly write: (data: string) => void,
+    write: (data: string) => void,
     remote = '',
   ) {
     this.remote = remote;
+    this.peer = peerOf(remote);
+    this.problems = ctx.problems ?? new ProblemLog(ctx.log);
+    this.answers = new DurableAnswers(write, (what, err) =>
+      this.problems.report(this.peer, 'answer_withheld', `hj212 ${what}`, { protocol: PROTOCOL, remote: this.remote, deviceId: this.deviceId, err: (err as Error | undefined)?.message }),
+    );
+  }
+
+  get garbageBytes(): number {
+    return this.framer.garbageBytes;
   }
 
   onData(chunk: Uint8Array | string): void {
@@ -57,14 +75,14 @@ export class Hj212Session {
     }
     const station = this.ctx.station(packet.mn);
     if (!station) {
-      const detail = `MN ${packet.mn} is not a registered station`;
-      log.warn({ protocol: PROTOCOL, remote: this.remote, mn: packet.mn, cn: packet.cn }, 'hj212 packet refused: unknown MN');
+      const detail = `MN ${excerpt(packet.mn, 32)} is not a registered station`;
+      this.problems.report(this.peer, 'unknown_mn', 'hj212 packet refused: unknown MN', { protocol: PROTOCOL, remote: this.remote, mn: excerpt(packet.mn, 32), cn: excerpt(packet.cn, 8) });
       sink.error(PROTOCOL, 'unknown_mn', detail);
       return;
     }
     if (packet.pw !== station.password) {
       // The password itself is never logged.
-      log.warn({ protocol: PROTOCOL, remote: this.remote, deviceId: station.id, mn: packet.mn }, 'hj212 packet refused: wrong password');
+      this.problems.report(this.peer, 'auth_failure', 'hj212 packet refused: wrong password', { protocol: PROTOCOL, remote: this.remote, deviceId: station.id, mn: packet.mn });
       sink.error(PROTOCOL, 'auth_failure', `wrong PW for MN ${packet.mn}`, station.id);
       sink.status({ deviceId: station.id, ok: false, reason: 'auth_failure', detail: 'HJ 212 PW does not match the device record', ts: Date.now() });
       return;
@@ -78,17 +96,17 @@ export class Hj212Session {
       if (this.splitDataTime.size > 64) this.splitDataTime.clear(); // abandoned splits must not pile up
     }
     const samples = mapPacket(packet, station.id, station.factors, fallback);
-    if (samples.length) sink.samples(samples);
+    const stored = samples.length ? sink.samples(samples) : undefined;
     sink.status({ deviceId: station.id, ok: true, ts: Date.now() });
     if (wantsAnswer(packet)) {
-      if (UPLOAD_CNS.has(packet.cn)) this.write(dataAnswer(packet));
-      else if (REQUEST_CNS.has(packet.cn)) this.write(requestAnswer(packet));
+      if (UPLOAD_CNS.has(packet.cn)) this.answers.send(stored, () => dataAnswer(packet));
+      else if (REQUEST_CNS.has(packet.cn)) this.answers.send(stored, () => requestAnswer(packet));
     }
     log.debug({ protocol: PROTOCOL, deviceId: station.id, cn: packet.cn, qn: packet.qn, samples: samples.length }, 'hj212 packet');
   }
 
   private reject(kind: string, detail: string, deviceId: string | undefined): void {
-    this.ctx.log.warn({ protocol: PROTOCOL, remote: this.remote, deviceId, kind, detail }, 'hj212 frame rejected');
+    this.problems.report(this.peer, kind, 'hj212 frame rejected', { protocol: PROTOCOL, remote: this.remote, deviceId, kind, detail: excerpt(detail, 160) });
     this.ctx.sink.error(PROTOCOL, kind, detail, deviceId);
   }
 }
@@ -96,6 +114,8 @@ export class Hj212Session {
 /** A listening TCP server that runs one Hj212Session per connection. */
 export class Hj212Server extends StationTcpListener {
   constructor(ctx: SessionContext) {
-    super({ protocol: PROTOCOL, sink: ctx.sink, log: ctx.log, session: (write, remote) => new Hj212Session(ctx, write, remote) });
+    const problems = ctx.problems ?? new ProblemLog(ctx.log);
+    const shared = { ...ctx, problems };
+    super({ protocol: PROTOCOL, sink: ctx.sink, log: ctx.log, limits: ctx.limits, problems, session: (write, remote) => new Hj212Session(shared, write, remote) });
   }
 }

@@ -1,8 +1,13 @@
 // The embedded broker (aedes) field devices publish to. Devices authenticate with user name + password
 // checked against scrypt hashes; they may publish (not to $SYS) and subscribe only to Sparkplug commands.
+// A QoS 1/2 publication is acknowledged (PUBACK/PUBREC) only once the readings it carried are committed to
+// the edge's on-disk buffer: aedes writes the PUBACK right after authorizePublish answers (lib/handlers/
+// publish.js: authorizePublish, then PUBACK, then broker.publish), so the publication is handed to the adapter
+// inside authorizePublish and the answer waits for its Durability. aedes reads a connection's next socket
+// chunk only when every packet of the current one is done, so a device's burst is acknowledged per group commit.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { AdapterLogger } from '../adapter.js';
+import type { AdapterLogger, Durability } from '../adapter.js';
 import { dummyHash, SecretVerifier } from '../../core/secrets.js';
 import type { LocalBrokerSettings } from './config.js';
 import { filterMatches } from './topics.js';
@@ -12,8 +17,11 @@ const SUBSCRIBE_ALLOWED = ['spBv1.0/+/NCMD/+', 'spBv1.0/+/DCMD/+/+', 'spBv1.0/ST
 const BAD_USERNAME_OR_PASSWORD = 4;
 
 export interface LocalBrokerHooks {
-  /** A client's publication, after authorization. */
-  onPublish(topic: string, payload: Buffer, clientId: string): void;
+  /**
+   * A client's publication (also its will). QoS 1/2 publications are acknowledged to the client only when the
+   * returned Durability resolves true; false closes the connection unacknowledged, so the device re-sends.
+   */
+  onPublish(topic: string, payload: Buffer, clientId: string): Durability | void;
   /** A refused CONNECT (counted by the adapter; never carries the password). */
   onAuthFailure(clientId: string, username: string | undefined, reason: string): void;
 }
@@ -60,9 +68,15 @@ export class LocalBroker {
           () => refuse('password check failed'),
         );
       },
-      authorizePublish: (client, packet, cb) => {
-        if (packet.topic.startsWith('$')) cb(new Error('$ topics are reserved for the broker'));
-        else cb(null);
+      authorizePublish: (client: Client | null, packet, cb) => {
+        if (packet.topic.startsWith('$')) return cb(new Error('$ topics are reserved for the broker'));
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        const durable = this.hooks.onPublish(packet.topic, payload, client?.id ?? '');
+        if (!durable || packet.qos === 0) return cb(null);
+        durable.then(
+          (ok) => cb(ok ? null : new Error('publication not stored (edge buffer failing or stopping); not acknowledged')),
+          (err: Error) => cb(err),
+        );
       },
       authorizeSubscribe: (client, sub, cb) => {
         if (SUBSCRIBE_ALLOWED.some((f) => filterMatches(f, sub.topic) && !/[+#]/.test(sub.topic))) cb(null, sub);
@@ -71,11 +85,6 @@ export class LocalBroker {
           cb(null, null); // a refused SUBACK (0x80); an error would drop the device's connection
         }
       },
-    });
-    aedes.on('publish', (packet, client: Client | null) => {
-      if (!client) return; // broker-internal ($SYS, our own NCMD)
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.hooks.onPublish(packet.topic, payload, client.id);
     });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt local broker: client error'));
     this.aedes = aedes;

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { DeviceProfile } from '../../core/profiles.js';
 import type {
-  AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, DeviceStatusReport, ProtocolAdapter,
+  AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, DeviceStatusReport, Durability, ProtocolAdapter,
 } from '../adapter.js';
+import { excerpt, ProblemLog } from '../../core/problem-log.js';
 import { LocalBroker } from './broker.js';
 import { brokerOf, connectionProblems, parseSettings, type BrokerChoice, type MqttConnection, type MqttSettings } from './config.js';
 import { decodeJson, JsonPathError, parseJsonPath, type DecodeResult } from './payload-json.js';
@@ -19,7 +20,6 @@ export { MqttConfigError, type MqttConnection, type MqttSettings } from './confi
 export { encodeSparkplugPayload, decodeSparkplugPayload } from './sparkplug.js';
 
 const PROTOCOL = 'mqtt';
-const LOG_EVERY_MS = 60_000; // repeated problems of one device/kind are counted always, logged once a minute
 const SITE_FIRST_CONNECT_WAIT_MS = 5_000;
 
 /** Problems with a profile as the MQTT adapter reads it (empty = usable). */
@@ -80,7 +80,8 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
   private siteUp = false;
   private readonly siteSubscribed = new Set<string>();
   private siteSync: Promise<void> = Promise.resolve();
-  private readonly lastLogged = new Map<string, number>();
+  /** Bad input (malformed payloads, unknown devices, refused logins): one line per source and kind per minute. */
+  private problems?: ProblemLog;
 
   constructor(options: AdapterOptions) {
     this.settings = parseSettings(options.settings);
@@ -100,13 +101,14 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
   async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
     this.sink = sink;
     this.log = log;
+    this.problems = new ProblemLog(log);
     const lb = this.settings.localBroker;
     if (lb?.enabled) {
       const broker = new LocalBroker(lb, {
         onPublish: (topic, payload) => this.handleMessage('local', topic, payload),
         onAuthFailure: (clientId, username, reason) => {
           sink.error(PROTOCOL, 'auth_failure', `client ${clientId} (user ${username ?? 'anonymous'}): ${reason}`);
-          this.logThrottled(`auth|${username ?? ''}`, 'warn', { clientId, username, reason }, 'mqtt local broker refused a connection');
+          this.problems?.report(username ?? '(anonymous)', 'auth_failure', 'mqtt local broker refused a connection', { clientId, username, reason });
         },
       }, log);
       await broker.start();
@@ -183,23 +185,25 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
     this.sparkplug.site.forgetDevice(deviceId);
   }
 
-  /** Entry point for one publication, whichever broker delivered it. Never throws. */
-  handleMessage(source: BrokerChoice, topic: string, payload: Uint8Array): void {
+  /**
+   * Entry point for one publication, whichever broker delivered it. Never throws. Returns when the readings it
+   * produced are durable (the local broker acknowledges QoS 1/2 only then); nothing when nothing was stored.
+   */
+  handleMessage(source: BrokerChoice, topic: string, payload: Uint8Array): Durability | void {
     const sink = this.sink;
     if (!sink) return;
     try {
       if (topic.startsWith(`${SPARKPLUG_NAMESPACE}/`) && this.router.hasSparkplug(source)) {
-        this.applySparkplug(source, this.sparkplug[source].handle(topic, payload));
-        return;
+        return this.applySparkplug(source, this.sparkplug[source].handle(topic, payload));
       }
       const { hits, unknownIds } = this.router.resolve(source, topic);
       if (!hits.length) {
         if (unknownIds.length) {
           sink.error(PROTOCOL, 'unknown_device', `${topic}: no device has topic id "${unknownIds.join('", "')}"`);
-          this.logThrottled(`unknown|${unknownIds[0]}`, 'warn', { topic, topicIds: unknownIds }, 'mqtt publication from an unknown device dropped');
+          this.problems?.report(unknownIds[0]!, 'unknown_device', 'mqtt publication from an unknown device dropped', { topic: excerpt(topic), topicIds: unknownIds.slice(0, 3) });
         } else {
-          sink.error(PROTOCOL, 'unmatched_topic', `${topic}: matches no device topic pattern`);
-          this.logThrottled(`unmatched|${source}`, 'debug', { topic, source }, 'mqtt publication on an unmatched topic dropped');
+          sink.error(PROTOCOL, 'unmatched_topic', `${excerpt(topic)}: matches no device topic pattern`);
+          this.log?.debug({ topic: excerpt(topic), source }, 'mqtt publication on an unmatched topic dropped');
         }
         return;
       }
@@ -215,25 +219,31 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
         const prev = results.get(d.id);
         results.set(d.id, prev ? { samples: [...prev.samples, ...r.samples], problems: [...prev.problems, ...r.problems] } : r);
       }
-      for (const [deviceId, r] of results) this.deliver(topic, deviceId, r);
+      const stored: Durability[] = [];
+      for (const [deviceId, r] of results) {
+        const d = this.deliver(topic, deviceId, r);
+        if (d) stored.push(d);
+      }
+      return allDurable(stored);
     } catch (err) {
       // A bug must not take the broker's publish path down with it: count it and carry on.
-      sink.error(PROTOCOL, 'internal_error', `${topic}: ${(err as Error).message}`);
-      this.log?.error({ topic, err: (err as Error).stack }, 'mqtt adapter failed on a publication');
+      sink.error(PROTOCOL, 'internal_error', `${excerpt(topic)}: ${(err as Error).message}`);
+      this.log?.error({ topic: excerpt(topic), err: (err as Error).stack }, 'mqtt adapter failed on a publication');
     }
   }
 
-  private deliver(topic: string, deviceId: string, r: DecodeResult): void {
+  private deliver(topic: string, deviceId: string, r: DecodeResult): Durability | void {
     const sink = this.sink!;
-    if (r.samples.length) sink.samples(r.samples);
+    const stored = r.samples.length ? sink.samples(r.samples) : undefined;
     if (r.problems.length) {
       const reason = r.problems.join('; ');
       sink.error(PROTOCOL, 'malformed', `${topic}: ${reason}`, deviceId);
       sink.status({ deviceId, ok: false, reason: 'malformed', detail: reason });
-      this.logThrottled(`malformed|${deviceId}`, 'warn', { deviceId, topic, reason }, 'malformed mqtt payload');
+      this.problems?.report(deviceId, 'malformed', 'malformed mqtt payload', { deviceId, topic, reason: excerpt(reason, 200) });
     } else {
       sink.status({ deviceId, ok: true });
     }
+    return stored;
   }
 
   private sparkplugBinding(source: BrokerChoice, topic: string): SpBinding | 'unknown' | undefined {
@@ -243,14 +253,14 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
     return unknownIds.length ? 'unknown' : undefined;
   }
 
-  private applySparkplug(source: BrokerChoice, obs: SpObservation): void {
+  private applySparkplug(source: BrokerChoice, obs: SpObservation): Durability | void {
     const sink = this.sink!;
-    if (obs.samples.length) sink.samples(obs.samples);
+    const stored = obs.samples.length ? sink.samples(obs.samples) : undefined;
     for (const s of obs.statuses) sink.status(s);
     for (const e of obs.events) sink.event?.(e);
     for (const e of obs.errors) {
       sink.error(PROTOCOL, e.kind, e.detail, e.deviceId);
-      this.logThrottled(`${e.kind}|${e.deviceId ?? e.detail.split(':')[0]}`, 'warn', { kind: e.kind, deviceId: e.deviceId, detail: e.detail }, 'sparkplug problem');
+      this.problems?.report(e.deviceId ?? e.detail.split(':')[0]!, e.kind, 'sparkplug problem', { kind: e.kind, deviceId: e.deviceId, detail: excerpt(e.detail, 200) });
     }
     if (obs.rebirth) {
       const { topic, payload } = obs.rebirth;
@@ -258,6 +268,7 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
       const sent = source === 'local' ? this.broker?.publish(topic, payload) : this.site?.publishAsync(topic, Buffer.from(payload), { qos: 0 });
       sent?.catch((err: Error) => this.log?.warn({ topic, err: err.message }, 'sparkplug: rebirth request failed'));
     }
+    return stored;
   }
 
   // ------------------------------------------------------------------------------------ site broker
@@ -299,7 +310,7 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
     client.on('error', (err: Error & { code?: number | string }) => {
       const auth = err.code === 4 || err.code === 5;
       this.sink?.error(PROTOCOL, auth ? 'auth_failure' : 'site_broker_error', `${s.url}: ${err.message}`);
-      this.logThrottled(`site|${err.code ?? err.message}`, 'warn', { url: s.url, err: err.message }, 'mqtt site broker error');
+      this.problems?.report(s.url, `site:${err.code ?? 'error'}`, 'mqtt site broker error', { url: s.url, err: err.message });
       if (auth) this.reportSite({ ok: false, reason: 'auth_failure', detail: `site broker refused the edge: ${err.message}` });
     });
     client.on('close', () => {
@@ -340,15 +351,12 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
     });
     return this.siteSync;
   }
+}
 
-  private logThrottled(key: string, level: 'debug' | 'warn', obj: object, msg: string): void {
-    const now = Date.now();
-    const last = this.lastLogged.get(key);
-    if (last !== undefined && now - last < LOG_EVERY_MS) return;
-    if (this.lastLogged.size > 10_000) this.lastLogged.clear(); // bound memory under topic-id floods
-    this.lastLogged.set(key, now);
-    this.log?.[level](obj, msg);
-  }
+/** One Durability for several deliveries of one publication (a topic that feeds more than one device). */
+function allDurable(stored: Durability[]): Durability | void {
+  if (stored.length <= 1) return stored[0];
+  return Promise.all(stored).then((all) => all.every(Boolean));
 }
 
 const createMqttAdapter: AdapterFactory = (options) => new MqttAdapter(options);

@@ -2,8 +2,9 @@
 // Loaded by the edge with a dynamic import() when a device uses protocol sl651.
 import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, DeviceBinding, ProtocolAdapter } from '../adapter.js';
 import type { DeviceProfile } from '../../core/profiles.js';
-import { isPort, parseListenAddress } from '../common/station-listener.js';
+import { isPort, parseListenAddress, parseStationLimits, type StationLimits } from '../common/station-listener.js';
 import { StationRegistry } from '../common/station-registry.js';
+import { ProblemLog } from '../../core/problem-log.js';
 import { EOT, ESC } from './framer.js';
 import { elementIndex } from './map.js';
 import { PROTOCOL, Sl651TcpServer, Sl651UdpServer, type SessionContext, type StationEntry } from './server.js';
@@ -23,6 +24,7 @@ export interface Sl651Settings {
   udpPort?: number;
   confirm: boolean;
   confirmEnd: 'ESC' | 'EOT';
+  limits: StationLimits;
 }
 
 export const DEFAULT_PORT = 9651;
@@ -39,6 +41,7 @@ export function parseSettings(raw: Record<string, unknown> | undefined): Sl651Se
     ...(s.udpPort !== undefined ? { udpPort: s.udpPort as number } : {}),
     confirm: (s.confirm as boolean | undefined) ?? true,
     confirmEnd: (s.confirmEnd as 'ESC' | 'EOT' | undefined) ?? 'ESC',
+    limits: parseStationLimits(PROTOCOL, s),
   };
 }
 
@@ -86,6 +89,8 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
       station: (address) => this.stations.get(address),
       confirm: this.settings.confirm,
       confirmEnd: this.settings.confirmEnd === 'EOT' ? EOT : ESC,
+      limits: this.settings.limits,
+      problems: new ProblemLog(log),
     };
     this.tcp = new Sl651TcpServer(ctx);
     this.bound.tcp = await this.tcp.listen(this.settings.host, this.settings.port);

@@ -1,9 +1,11 @@
 // SL 651 listeners: TCP (one session per connection) and UDP (one session per peer address).
 // A session frames bytes, checks station/password/centre, reassembles SYN multi-packet reports,
-// delivers samples and status, and confirms reports (M2 mode) when configured to.
+// delivers samples and status, and confirms reports (M2 mode) when configured to — only once the report's
+// readings are committed to the edge buffer. Bad input is logged at most once per peer and kind per minute.
 import dgram from 'node:dgram';
+import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
-import { StationTcpListener, feedSession } from '../common/station-listener.js';
+import { DurableAnswers, StationTcpListener, feedSession, peerOf, type StationLimits, DEFAULT_STATION_LIMITS } from '../common/station-listener.js';
 import { confirmation } from './encode.js';
 import { hexId } from './elements.js';
 import { EOT, ESC, ETB, Sl651Framer, type Sl651Frame } from './framer.js';
@@ -27,6 +29,9 @@ export interface SessionContext {
   confirm: boolean;
   /** End character of confirmations: ESC keeps the station online, EOT lets it hang up. */
   confirmEnd: typeof ESC | typeof EOT;
+  /** Rate-limited bad-input log shared by all connections of the listener (one per session when absent). */
+  problems?: ProblemLog;
+  limits?: StationLimits;
 }
 
 interface Reassembly {
@@ -37,17 +42,33 @@ interface Reassembly {
 }
 
 const REASSEMBLY_TIMEOUT_MS = 5 * 60_000;
+/** Bytes of multi-packet parts a session holds at most (a whole SL 651 message is far smaller). */
+const MAX_REASSEMBLY_BYTES = 64 * 1024;
 
 export class Sl651Session {
   private readonly framer = new Sl651Framer();
   private deviceId: string | undefined;
   private readonly multi = new Map<string, Reassembly>(); // station:fn → parts
+  private multiBytes = 0;
+  private readonly problems: ProblemLog;
+  private readonly peer: string;
+  private readonly answers: DurableAnswers<Buffer>;
 
   constructor(
     private readonly ctx: SessionContext,
-    private readonly write: (data: Buffer) => void,
+    write: (data: Buffer) => void,
     readonly remote = '',
-  ) {}
+  ) {
+    this.peer = peerOf(remote);
+    this.problems = ctx.problems ?? new ProblemLog(ctx.log);
+    this.answers = new DurableAnswers(write, (what, err) =>
+      this.problems.report(this.peer, 'confirmation_withheld', `sl651 ${what}`, { protocol: PROTOCOL, remote: this.remote, deviceId: this.deviceId, err: (err as Error | undefined)?.message }),
+    );
+  }
+
+  get garbageBytes(): number {
+    return this.framer.garbageBytes;
+  }
 
   onData(chunk: Uint8Array): void {
     for (const ev of this.framer.push(chunk)) {
@@ -56,17 +77,23 @@ export class Sl651Session {
     }
   }
 
+  /** A datagram ended: a frame never continues in the next one, so a partial frame is garbage. */
+  endOfDatagram(): void {
+    const n = this.framer.discardPartial();
+    if (n > 0) this.reject('bad_length', `datagram ended inside a frame (${n} bytes)`, this.deviceId);
+  }
+
   private onFrame(f: Sl651Frame): void {
     const { sink, log } = this.ctx;
     if (!f.up) return this.reject('wrong_direction', `downlink frame (direction 1000) from station ${f.station}`, this.deviceId);
     const station = this.ctx.station(f.station);
     if (!station) {
-      log.warn({ protocol: PROTOCOL, remote: this.remote, station: f.station, fn: hexId(f.fn) }, 'sl651 frame refused: unknown station');
+      this.problems.report(this.peer, 'unknown_station', 'sl651 frame refused: unknown station', { protocol: PROTOCOL, remote: this.remote, station: f.station, fn: hexId(f.fn) });
       sink.error(PROTOCOL, 'unknown_station', `station ${f.station} is not registered`);
       return;
     }
     if (station.password !== undefined && f.password !== station.password) {
-      log.warn({ protocol: PROTOCOL, remote: this.remote, deviceId: station.id, station: f.station }, 'sl651 frame refused: wrong password');
+      this.problems.report(this.peer, 'auth_failure', 'sl651 frame refused: wrong password', { protocol: PROTOCOL, remote: this.remote, deviceId: station.id, station: f.station });
       sink.error(PROTOCOL, 'auth_failure', `wrong password for station ${f.station}`, station.id);
       sink.status({ deviceId: station.id, ok: false, reason: 'auth_failure', detail: 'SL 651 password does not match the device record', ts: Date.now() });
       return;
@@ -89,10 +116,11 @@ export class Sl651Session {
       return this.reject(err.kind, `fn ${hexId(f.fn)}: ${err.message}`, station.id);
     }
     const samples = mapMessage(msg, station.id, station.elements);
-    if (samples.length) sink.samples(samples);
+    const stored = samples.length ? sink.samples(samples) : undefined;
     sink.status({ deviceId: station.id, ok: true, ts: Date.now() });
     if (this.ctx.confirm && REPORT_FNS.has(f.fn) && f.fn !== FN.REALTIME_QUERY) {
-      this.write(confirmation(f, msg.serial, Date.now(), this.ctx.confirmEnd));
+      const serial = msg.serial;
+      this.answers.send(stored, () => confirmation(f, serial, Date.now(), this.ctx.confirmEnd));
     }
     log.debug({ protocol: PROTOCOL, deviceId: station.id, fn: hexId(f.fn), serial: msg.serial, samples: samples.length }, 'sl651 frame');
   }
@@ -108,13 +136,20 @@ export class Sl651Session {
     let r = this.multi.get(key);
     const now = Date.now();
     if (!r || r.total !== p.total || p.seq === 1 || now - r.startedAt > REASSEMBLY_TIMEOUT_MS) {
+      if (r) this.dropReassembly(key, r);
       r = { total: p.total, parts: new Array(p.total).fill(undefined), first: f, startedAt: now };
       this.multi.set(key, r);
     }
+    this.multiBytes += f.body.length - (r.parts[p.seq - 1]?.length ?? 0);
     r.parts[p.seq - 1] = f.body;
+    if (this.multiBytes > MAX_REASSEMBLY_BYTES) {
+      this.dropReassembly(key, r);
+      this.reject('incomplete_multipacket', `fn ${hexId(f.fn)}: multi-packet parts exceed ${MAX_REASSEMBLY_BYTES} bytes; dropped`, deviceId);
+      return undefined;
+    }
     if (f.end === ETB && p.seq < p.total) return undefined; // more to come
     const missing = r.parts.flatMap((x, i) => (x ? [] : [i + 1]));
-    this.multi.delete(key);
+    this.dropReassembly(key, r);
     if (missing.length) {
       this.reject('incomplete_multipacket', `fn ${hexId(f.fn)}: packets ${missing.join(',')} of ${p.total} missing`, deviceId);
       return undefined;
@@ -122,15 +157,24 @@ export class Sl651Session {
     return Buffer.concat(r.parts as Buffer[]);
   }
 
+  private dropReassembly(key: string, r: Reassembly): void {
+    for (const part of r.parts) this.multiBytes -= part?.length ?? 0;
+    this.multi.delete(key);
+  }
+
   private reject(kind: string, detail: string, deviceId: string | undefined): void {
-    this.ctx.log.warn({ protocol: PROTOCOL, remote: this.remote, deviceId, kind, detail }, 'sl651 frame rejected');
+    this.problems.report(this.peer, kind, 'sl651 frame rejected', { protocol: PROTOCOL, remote: this.remote, deviceId, kind, detail: excerpt(detail, 160) });
     this.ctx.sink.error(PROTOCOL, kind, detail, deviceId);
   }
 }
 
+/** The context with one problem log for all sessions of a listener, so rate limits hold across connections. */
+const shared = (ctx: SessionContext): SessionContext & { problems: ProblemLog } => ({ ...ctx, problems: ctx.problems ?? new ProblemLog(ctx.log) });
+
 export class Sl651TcpServer extends StationTcpListener {
   constructor(ctx: SessionContext) {
-    super({ protocol: PROTOCOL, transport: 'tcp', sink: ctx.sink, log: ctx.log, session: (write, remote) => new Sl651Session(ctx, write, remote) });
+    const c = shared(ctx);
+    super({ protocol: PROTOCOL, transport: 'tcp', sink: c.sink, log: c.log, limits: c.limits, problems: c.problems, session: (write, remote) => new Sl651Session(c, write, remote) });
   }
 }
 
@@ -139,8 +183,10 @@ const MAX_UDP_PEERS = 4096;
 export class Sl651UdpServer {
   private readonly socket = dgram.createSocket('udp4');
   private readonly sessions = new Map<string, Sl651Session>();
+  private readonly ctx: SessionContext & { problems: ProblemLog };
 
-  constructor(private readonly ctx: SessionContext) {
+  constructor(ctx: SessionContext) {
+    this.ctx = shared(ctx);
     this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     this.socket.on('error', (err) => ctx.log.error({ protocol: PROTOCOL, err: err.message }, 'sl651 udp error'));
   }
@@ -168,5 +214,13 @@ export class Sl651UdpServer {
       this.sessions.set(key, session);
     }
     feedSession({ protocol: PROTOCOL, sink: this.ctx.sink, log: this.ctx.log }, session, msg, key);
+    session.endOfDatagram();
+    const max = (this.ctx.limits ?? DEFAULT_STATION_LIMITS).maxGarbageBytes;
+    if (session.garbageBytes >= max) {
+      // No connection to close: forget the peer's session (its state) and count it like a closed connection.
+      this.sessions.delete(key);
+      this.ctx.sink.error(PROTOCOL, 'garbage_closed', `${key} (udp): session dropped after ${session.garbageBytes} bytes without a valid frame`);
+      this.ctx.problems.report(rinfo.address, 'garbage_closed', 'sl651 udp peer sent only garbage; session dropped', { protocol: PROTOCOL, remote: key });
+    }
   }
 }

@@ -5,8 +5,10 @@ import { EventKind, Quality, Severity } from '../../schema/types.js';
 
 const catalog = ProfileCatalog.load();
 
-function normalizerWith(id: string, profileId: string, now = () => 1_000) {
-  const n = new Normalizer(now);
+const NOW = Date.UTC(2024, 4, 1, 8, 0, 0);
+
+function normalizerWith(id: string, profileId: string, now = () => NOW, window?: ConstructorParameters<typeof Normalizer>[1]) {
+  const n = new Normalizer(now, window);
   n.setDevice(id, catalog.get(profileId)!);
   return n;
 }
@@ -16,12 +18,64 @@ describe('normalizer', () => {
     const n = normalizerWith('wl', 'radar-level-modbus');
     const r = n.normalize([
       { deviceId: 'wl', point: 'level', value: 372, quality: 'good' },
-      { deviceId: 'wl', point: 'voltage', value: 1234, quality: 'good', ts: 55 },
+      { deviceId: 'wl', point: 'voltage', value: 1234, quality: 'good', ts: NOW - 5000 },
     ]);
     expect(r.readings).toEqual([
-      { deviceId: 'wl', metric: 'water_level', unit: 'm', number: 3.72, ts: 1_000, quality: Quality.GOOD, qualityReason: undefined },
-      { deviceId: 'wl', metric: 'supply_voltage', unit: 'V', number: 12.34, ts: 55, quality: Quality.GOOD, qualityReason: undefined },
+      { deviceId: 'wl', metric: 'water_level', unit: 'm', number: 3.72, ts: NOW, quality: Quality.GOOD, qualityReason: undefined },
+      { deviceId: 'wl', metric: 'supply_voltage', unit: 'V', number: 12.34, ts: NOW - 5000, quality: Quality.GOOD, qualityReason: undefined },
     ]);
+  });
+
+  it('makes receive-time stamps strictly increasing per series, and never touches a source timestamp', () => {
+    const n = normalizerWith('wl', 'radar-level-modbus'); // the clock stands still: a burst within one ms
+    const burst = Array.from({ length: 100 }, (_, i) => n.normalize([{ deviceId: 'wl', point: 'level', value: 300 + i, quality: 'good' }]).readings[0]!.ts);
+    expect(burst).toEqual(Array.from({ length: 100 }, (_, i) => NOW + i));
+    // Another series of the same device is independent; two points of one call are two series.
+    const other = n.normalize([
+      { deviceId: 'wl', point: 'rssi', value: -70, quality: 'good' },
+      { deviceId: 'wl', point: 'voltage', value: 1200, quality: 'good' },
+      { deviceId: 'wl', point: 'level', value: 301, quality: 'good' },
+    ]).readings.map((r) => r.ts);
+    expect(other).toEqual([NOW, NOW, NOW + 100]);
+    // Source timestamps stay as the device sent them, even when equal.
+    const src = n.normalize([
+      { deviceId: 'wl', point: 'level', value: 1, quality: 'good', ts: NOW - 1000 },
+      { deviceId: 'wl', point: 'level', value: 2, quality: 'good', ts: NOW - 1000 },
+    ]).readings.map((r) => r.ts);
+    expect(src).toEqual([NOW - 1000, NOW - 1000]);
+    // Once the clock passes the last stamp, stamps are the receive time again.
+    let t = NOW + 5000;
+    const later = normalizerWith('wl', 'radar-level-modbus', () => t);
+    expect(later.normalize([{ deviceId: 'wl', point: 'level', value: 1, quality: 'good' }]).readings[0]!.ts).toBe(t);
+    t += 1;
+    expect(later.normalize([{ deviceId: 'wl', point: 'level', value: 1, quality: 'good' }]).readings[0]!.ts).toBe(t);
+  });
+
+  it('does not trust a device clock outside the window: receive time, UNCERTAIN, the device time in the reason', () => {
+    const n = normalizerWith('aq', 'air-quality-mqtt');
+    const yearAhead = NOW + 365 * 86_400_000;
+    const r = n.normalize([
+      { deviceId: 'aq', point: 'pm25', value: 30, quality: 'good', ts: yearAhead },
+      { deviceId: 'aq', point: 'pm10', value: 40, quality: 'good', ts: Date.UTC(1999, 11, 31, 23, 59) },
+      { deviceId: 'aq', point: 'so2', value: 0.01, quality: 'good', ts: NOW + 3_600_000 }, // 1 h ahead: within a day
+      { deviceId: 'aq', point: 'no2', value: null, quality: 'bad', reason: 'sensor fault', ts: yearAhead },
+      { deviceId: 'aq', point: 'o3', value: 0.05, quality: 'good', ts: Number.NaN },
+    ]).readings;
+    expect(r.map((x) => [x.ts, x.quality, x.qualityReason])).toEqual([
+      [NOW, Quality.UNCERTAIN, 'clock: device time 2025-05-01T08:00:00.000Z'],
+      [NOW, Quality.UNCERTAIN, 'clock: device time 1999-12-31T23:59:00.000Z'],
+      [NOW + 3_600_000, Quality.GOOD, undefined],
+      [NOW, Quality.BAD, 'clock: device time 2025-05-01T08:00:00.000Z; sensor fault'],
+      [NOW, Quality.UNCERTAIN, 'clock: device time invalid (NaN)'],
+    ]);
+    expect(r[0]!.number).toBe(30); // the value is kept
+    // The window is configurable.
+    const strict = normalizerWith('aq', 'air-quality-mqtt', () => NOW, { maxAheadMs: 60_000, notBeforeMs: Date.UTC(2024, 0, 1) });
+    const s2 = strict.normalize([
+      { deviceId: 'aq', point: 'pm25', value: 30, quality: 'good', ts: NOW + 3_600_000 },
+      { deviceId: 'aq', point: 'pm10', value: 30, quality: 'good', ts: Date.UTC(2023, 11, 31) },
+    ]).readings;
+    expect(s2.map((x) => x.quality)).toEqual([Quality.UNCERTAIN, Quality.UNCERTAIN]);
   });
 
   it('converts L/s to m³/s and kPa to MPa', () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { EdgeBuffer, Priority, decodeChunk, type EdgeBufferOptions, type UnsequencedReading } from '../../../edge/buffer/index.js';
 import { Aggregate, EventKind, Quality, Severity, Verdict, type Batch } from '../../../schema/types.js';
@@ -225,11 +226,105 @@ describe('EdgeBuffer', () => {
     expect(b.ack(9999)).toBe(false);
     expect(b.stats().rows).toBe(2);
     expect(b.listChunks(0, 10).map((c) => c.id)).toEqual([c2!.id, c3!.id]);
-    expect(b.park(c2!.id, Date.now() + 60_000, 'rejected: bad')).toBe(true);
+    expect(b.park(c2!.id, 'rejected: bad')).toBe(true);
+    expect(b.park(c2!.id, 'again')).toBe(false); // already parked: the first reason stays
     expect(b.listChunks(0, 10).map((c) => c.id)).toEqual([c3!.id]);
     b.flush();
     expect(b.getChunk(c1!.id)).toBeUndefined();
     expect(b.getChunk(c2!.id)?.id).toBe(c2!.id);
+  });
+
+  it('keeps parked chunks indefinitely, lists and counts them, and makes them sendable again on request', async () => {
+    const dir = tmpDir();
+    const b = EdgeBuffer.open({ dir, maxBytes: 1e9, maxChunkItems: 2 });
+    for (let i = 0; i < 6; i++) b.addReading(reading('r', i));
+    b.flush();
+    const [c1, c2, c3] = b.listChunks(0, 10);
+    b.park(c1!.id, 'invalid: ts in the future');
+    b.park(c3!.id, 'invalid: ts in the future');
+    b.park(c2!.id, 'schema');
+    expect(b.listChunks(0, 10)).toEqual([]);
+    expect(b.countChunks(0, Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(b.parkedSummary()).toEqual({ chunks: 3, items: 6, bytes: expect.any(Number), byReason: { 'invalid: ts in the future': 2, schema: 1 } });
+    expect(b.parkedChunks().map((c) => [c.id, c.reason, c.items])).toEqual([
+      [c1!.id, 'invalid: ts in the future', 2],
+      [c2!.id, 'schema', 2],
+      [c3!.id, 'invalid: ts in the future', 2],
+    ]);
+    // Parking is on disk: a restart does not make them sendable.
+    b.close();
+    const again = openBuffer({ dir, maxChunkItems: 2 });
+    expect(again.listChunks(0, 10)).toEqual([]);
+    expect(again.parkedSummary().chunks).toBe(3);
+    expect(again.unpark([c2!.id, 99_999])).toBe(1);
+    expect(again.listChunks(0, 10).map((c) => c.id)).toEqual([c2!.id]);
+    expect(again.unpark('all')).toBe(2);
+    expect(again.listChunks(0, 10).map((c) => c.id)).toEqual([c1!.id, c2!.id, c3!.id]);
+    expect(again.parkedSummary()).toEqual({ chunks: 0, items: 0, bytes: 0, byReason: {} });
+  });
+
+  it('migrates a version-1 database: a chunk parked until some time stays parked until an operator retries it', () => {
+    const dir = tmpDir();
+    const b = EdgeBuffer.open({ dir, maxBytes: 1e9, maxChunkItems: 1 });
+    for (let i = 0; i < 2; i++) b.addReading(reading('m', i));
+    b.close();
+    // Turn the file back into schema 1 as an older edge wrote it.
+    const db = new Database(path.join(dir, 'buffer.db'));
+    db.exec(`ALTER TABLE chunks ADD COLUMN parked_until INTEGER NOT NULL DEFAULT 0;
+             DROP INDEX chunks_parked; ALTER TABLE chunks DROP COLUMN parked_at;
+             UPDATE chunks SET parked_until = 9999999999999, park_reason = 'old rejection' WHERE id = (SELECT MIN(id) FROM chunks);
+             UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    db.close();
+    const m = openBuffer({ dir, maxChunkItems: 1 });
+    expect(m.parkedChunks().map((c) => c.reason)).toEqual(['old rejection']);
+    expect(m.listChunks(0, 10)).toHaveLength(1);
+    expect(m.stats().nextSeq).toBe(3);
+  });
+
+  it('group commit: waiting for durability commits soon, once for everything pending, and resolves every waiter', async () => {
+    const b = openBuffer({ dir: tmpDir(), commitIntervalMs: 1000, groupCommitDelayMs: 2 });
+    let commits = 0;
+    b.onCommit(() => commits++);
+    const t0 = Date.now();
+    const waits = Array.from({ length: 200 }, (_, i) => b.whenDurable(b.addReading(reading('g', i))));
+    const first = b.addReading(reading('g', 1000));
+    const last = b.addReading(reading('g', 1001));
+    waits.push(b.whenDurable(first, last));
+    expect(await Promise.all(waits)).toEqual(waits.map(() => true));
+    expect(commits).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(900); // well before the 1 s commit interval
+    expect(storedReadingSeqs(b)).toHaveLength(202);
+    // Already committed: answers at once.
+    expect(await b.whenDurable(1, 202)).toBe(true);
+  });
+
+  it('durability is false for items that never reach the disk: dropped while commits fail, or the buffer closed first', async () => {
+    const b = EdgeBuffer.open({ dir: tmpDir(), maxBytes: 1e9, sqliteMaxPageCount: 40, maxPendingItems: 3000, commitIntervalMs: 1000 });
+    let ok = true;
+    const waits: Promise<boolean>[] = [];
+    for (let round = 0; round < 60 && ok; round++) {
+      const first = b.addReading(reading('z', 0));
+      let last = first;
+      for (let i = 1; i < 1000; i++) last = b.addReading(reading('z', i));
+      waits.push(b.whenDurable(first, last));
+      ok = b.flush();
+    }
+    expect(ok).toBe(false);
+    for (let i = 0; i < 5; i++) {
+      const first = b.addReading(reading('z', 0));
+      for (let j = 1; j < 1000; j++) b.addReading(reading('z', j));
+      waits.push(b.whenDurable(first, first + 999));
+      b.flush();
+    }
+    expect(b.stats().droppedReadings).toBeGreaterThan(0);
+    const pendingSeq = b.addReading(reading('z', 1));
+    const pending = b.whenDurable(pendingSeq);
+    b.close();
+    const results = await Promise.all(waits);
+    expect(results).toContain(true); // the rounds that fitted on disk
+    expect(results).toContain(false); // the rounds dropped from memory
+    expect(await pending).toBe(false);
+    await expect(b.whenCommitted(pendingSeq)).rejects.toThrow(/not committed/);
   });
 
   it('on disk full logs, counts, keeps items in memory up to the cap, then drops the oldest pending readings', () => {

@@ -10,6 +10,7 @@ import { decodeEdgeStatus } from '../../../schema/codec.js';
 import { topics } from '../../../schema/topics.js';
 import { EventKind, Severity, type EdgeStatus } from '../../../schema/types.js';
 import { TestCollector } from '../../fixtures/test-collector.js';
+import { TcpProxy } from '../../fixtures/tcp-proxy.js';
 import { runAndKill } from '../../fixtures/edge-writer-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -145,20 +146,81 @@ describe('Uplink', () => {
     expect(collector.seqs('edge-c')).toEqual(range(1, 1500));
   });
 
-  it('keeps a rejected batch aside, counts it, and offers it again later', async () => {
+  /** Chunks of `per` readings each from device `dev` (one flush per chunk). */
+  const chunksOf = (b: EdgeBuffer, dev: string, chunks: number, per = 10): void => {
+    for (let c = 0; c < chunks; c++) {
+      for (let i = 0; i < per; i++) b.addReading({ deviceId: dev, metric: 'flow', number: i, unit: 'm3/h', ts: Date.now() });
+      b.flush();
+    }
+  };
+  const hasDevice = (dev: string) => (batch: { readings?: { deviceId: string }[] }) => (batch.readings ?? []).some((r) => r.deviceId === dev);
+
+  it('parks every rejected batch (kept, counted, never resent on its own) while good ones keep flowing past a full window of bad ones', async () => {
     const collector = await startCollector();
-    collector.rejectWith = 'unsupported schema';
-    const buffer = openBuffer();
-    const uplink = startUplink({ edgeId: 'edge-d', url: collector.url, buffer, rejectedRetryMs: 600 });
-    addReadings(buffer, 10);
-    await waitFor(() => uplink.state().rejectedBatches === 1, 'rejection');
-    collector.rejectWith = undefined;
-    addReadings(buffer, 10); // later data is not blocked by the rejected chunk
-    await waitFor(() => uplink.state().ackedBatches >= 1, 'live batch acked');
-    expect(buffer.stats().rows).toBe(1);
-    await waitFor(() => buffer.stats().rows === 0, 'rejected chunk retried and acked', 5000);
-    expect(uplink.state().rejectedBatches).toBe(1);
-    expect(collector.seqs('edge-d')).toEqual(range(1, 20));
+    collector.rejectWhen = (b) => (hasDevice('bad')(b) ? 'invalid: ts far in the future' : undefined);
+    const buffer = openBuffer({ maxChunkItems: 10, commitIntervalMs: 1000 });
+    const uplink = startUplink({ edgeId: 'edge-d', url: collector.url, buffer, maxInFlight: 8, ackTimeoutMs: 300 });
+    await waitFor(() => uplink.state().connected, 'connected');
+    chunksOf(buffer, 'bad', 12); // more than the in-flight window
+    chunksOf(buffer, 'good', 10);
+    await waitFor(() => collector.count('edge-d') === 100 && uplink.state().rejectedBatches === 12, 'good delivered, bad rejected');
+    // Several ack timeouts later nothing was resent and the bad chunks are all still on disk.
+    await new Promise((r) => setTimeout(r, 1200));
+    const sentBad = collector.batches.filter((b) => b.items === 0);
+    expect(sentBad).toHaveLength(12);
+    expect(new Set(sentBad.map((b) => b.batchId)).size).toBe(12);
+    expect(buffer.stats().rows).toBe(12);
+    expect(buffer.parkedSummary()).toMatchObject({ chunks: 12, items: 120, byReason: { 'invalid: ts far in the future': 12 } });
+    expect(uplink.state()).toMatchObject({ rejectedBatches: 12, inFlight: 0, resentBatches: 0 });
+    // Later data is not held up either.
+    chunksOf(buffer, 'good', 3);
+    await waitFor(() => collector.count('edge-d') === 130, 'later good data');
+    // The operator fixed the cause at the collector and asks for a retry of one, then of all.
+    collector.rejectWhen = undefined;
+    const [one] = buffer.parkedChunks(1);
+    expect(uplink.retryParked([one!.id])).toBe(1);
+    await waitFor(() => collector.count('edge-d') === 140, 'one retried chunk delivered');
+    expect(buffer.parkedSummary().chunks).toBe(11);
+    expect(uplink.retryParked('all')).toBe(11);
+    await waitFor(() => buffer.stats().rows === 0, 'all parked chunks delivered');
+    expect(collector.seqs('edge-d')).toEqual(range(1, 250));
+  });
+
+  it('a rejection the collector cannot attribute (batch_id 0) is counted; a batch that keeps going unanswered is parked', async () => {
+    const collector = await startCollector();
+    collector.rejectUnidentified = hasDevice('bad');
+    const buffer = openBuffer({ maxChunkItems: 10, commitIntervalMs: 1000 });
+    const uplink = startUplink({ edgeId: 'edge-z', url: collector.url, buffer, maxInFlight: 4, ackTimeoutMs: 200, maxUnansweredSends: 2 });
+    await waitFor(() => uplink.state().connected, 'connected');
+    chunksOf(buffer, 'bad', 6); // fills the whole window
+    chunksOf(buffer, 'good', 5);
+    await waitFor(() => collector.count('edge-z') === 50, 'good data past a window full of unattributable rejections', 20_000);
+    await waitFor(() => buffer.parkedSummary().chunks === 6, 'the six bad chunks parked');
+    const st = uplink.state();
+    expect(st.unattributedRejections).toBeGreaterThanOrEqual(12); // each bad chunk was sent and refused at least twice
+    expect(st.unansweredParked).toBe(6);
+    expect(Object.keys(buffer.parkedSummary().byReason)).toEqual(['no answer from the collector after 2 sends while it answered other batches']);
+    expect(buffer.stats().rows).toBe(6);
+  });
+
+  it('stop() finishes within its bound when the collector link black-holes, with the buffer intact', async () => {
+    const collector = await startCollector();
+    const proxy = await new TcpProxy(collector.port).start();
+    cleanups.push(() => proxy.stop());
+    const buffer = openBuffer({ maxChunkItems: 100 });
+    const uplink = new Uplink({ edgeId: 'edge-s', url: proxy.url, buffer, reconnect: { minMs: 50, maxMs: 250 }, ackTimeoutMs: 5000, stopTimeoutMs: 1000 });
+    uplink.start();
+    await waitFor(() => uplink.state().connected, 'connected');
+    addReadings(buffer, 300);
+    await waitFor(() => collector.count('edge-s') === 300, 'first readings delivered');
+    proxy.blackhole();
+    addReadings(buffer, 500); // in flight into the hole
+    buffer.flush();
+    await waitFor(() => uplink.state().inFlight > 0, 'batches in flight');
+    const t0 = Date.now();
+    await uplink.stop();
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(buffer.stats().items).toBe(500); // nothing acked, nothing lost
   });
 
   it('refuses a batch limit below the chunk size', () => {

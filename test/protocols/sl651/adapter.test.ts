@@ -105,7 +105,9 @@ describe('sl651 adapter over TCP and UDP', () => {
       'connection.centre: must be a hex centre address 01-FF',
       'connection.port: unknown field',
     ]);
-    expect(parseSettings(undefined)).toEqual({ host: '0.0.0.0', port: 9651, confirm: true, confirmEnd: 'ESC' });
+    expect(parseSettings(undefined)).toEqual({ host: '0.0.0.0', port: 9651, confirm: true, confirmEnd: 'ESC', limits: { maxGarbageBytes: 65536, maxConnections: 1024 } });
+    expect(parseSettings({ maxGarbageBytes: 4096 }).limits.maxGarbageBytes).toBe(4096);
+    expect(() => parseSettings({ maxGarbageBytes: 0 })).toThrow('protocols.sl651.maxGarbageBytes: must be a positive integer');
     expect(() => parseSettings({ confirmEnd: 'ACK' })).toThrow('protocols.sl651.confirmEnd: must be ESC or EOT');
   });
 });
