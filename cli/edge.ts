@@ -11,6 +11,9 @@ import { dispatch, lazyCommand, parse, UsageError, type Command } from './args.j
 import { adminCall } from '../edge/admin-client.js';
 import { configOpt, requireConfig, writeNewConfig } from './edge-shared.js';
 
+/** SIGTERM/SIGINT to exit, at most (systemd's and Docker's grace periods are longer). */
+const STOP_DEADLINE_MS = 5_000;
+
 const run: Command = {
   name: 'run',
   summary: 'run the edge agent (default when no command is given)',
@@ -44,7 +47,17 @@ edge.env next to the config is read at start and on every reload.`,
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    // agent.stop() bounds every step; these two timers only guard against what it cannot see. Neither keeps
+    // the process alive on its own (unref).
+    const last = setTimeout(() => {
+      log.error({ waitedMs: STOP_DEADLINE_MS }, 'stop did not finish in time; closing the buffer and exiting');
+      agent.buffer.close();
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    last.unref();
     await agent.stop();
+    clearTimeout(last);
+    setTimeout(() => process.exit(0), 1000).unref(); // a handle left open by a library must not keep us running
     return 0;
   },
 };
@@ -61,6 +74,7 @@ const status: Command = {
       edgeId: string; uptimeS: number; rssBytes: number;
       uplink: { connected: boolean; inFlight: number; ackedBatches: number };
       buffer: { rows: number; bytes: number; fillRatio: number; oldestTs?: number; droppedReadings: number };
+      parked?: { chunks: number; items: number; byReason: Record<string, number> };
       devices: { id: string; protocol: string; state: string; reason?: string; lastSeen?: number }[];
     };
     if (a.values.json) {
@@ -72,6 +86,7 @@ const status: Command = {
       `edge ${s.edgeId}  up ${s.uptimeS} s  RSS ${(s.rssBytes / 1048576).toFixed(0)} MB\n` +
         `uplink   ${s.uplink.connected ? 'connected' : 'DISCONNECTED'}  in flight ${s.uplink.inFlight}  acked batches ${s.uplink.ackedBatches}\n` +
         `buffer   ${s.buffer.rows} chunks, ${(s.buffer.bytes / 1048576).toFixed(1)} MB (${(s.buffer.fillRatio * 100).toFixed(1)}% full), oldest ${age}, dropped readings ${s.buffer.droppedReadings}\n` +
+        (s.parked?.chunks ? `PARKED   ${s.parked.chunks} chunks (${s.parked.items} items) rejected by the collector: yiwang edge parked\n` : '') +
         `devices  ${s.devices.length}\n` +
         s.devices
           .map((d) => `  ${d.state === 'online' ? '●' : d.state === 'degraded' ? '◐' : '○'} ${d.id.padEnd(24)} ${d.protocol.padEnd(7)} ${d.state}${d.reason ? ` (${d.reason})` : ''}${d.lastSeen ? `  last seen ${new Date(d.lastSeen).toISOString()}` : ''}\n`)
@@ -174,6 +189,7 @@ const EDGE_COMMANDS: Command[] = [
   lazyCommand('device', 'register, change, test and inspect devices: add, update, test, list, show, remove', async () => (await import('./edge-device.js')).deviceCommand),
   mqttUser,
   lazyCommand('doctor', 'check config, every device (a real test read), site broker and uplink, in plain words', async () => (await import('./edge-doctor.js')).doctorCommand),
+  lazyCommand('parked', 'batches the collector rejected: list them, or send them again', async () => (await import('./edge-parked.js')).parkedCommand),
   lazyCommand('discover', 'find ONVIF cameras on the site LAN (WS-Discovery)', async () => (await import('./edge-camera.js')).discoverCommand),
   lazyCommand('camera', 'register an ONVIF camera with its 一机一档 fields', async () => (await import('./edge-camera.js')).cameraCommand),
 ];

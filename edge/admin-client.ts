@@ -7,8 +7,8 @@ import { DEFAULT_ADMIN_PORT, loadEdgeConfig, resolvePaths } from './config.js';
 /** Nobody answers: the agent is not running (or never ran with this config). */
 export class AgentNotRunning extends Error {}
 
-/** Calls the running agent's admin API with the local admin token; AgentNotRunning when nobody answers. */
-export async function adminCall(file: string, method: string, path: string): Promise<unknown> {
+/** Calls the running agent's admin API with the local admin token (`body` sent as JSON); AgentNotRunning when nobody answers. */
+export async function adminCall(file: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const cfg = loadEdgeConfig(file);
   const { bufferDir } = resolvePaths(cfg, file);
   const tokenFile = join(bufferDir, 'admin.token');
@@ -24,12 +24,14 @@ export async function adminCall(file: string, method: string, path: string): Pro
   const url = `http://${host}:${cfg.admin?.port ?? DEFAULT_ADMIN_PORT}${path}`;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers: { authorization: `Bearer ${token}` } });
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new AgentNotRunning(`the edge agent is not answering on ${url} (${(err as Error).cause ?? (err as Error).message}); is it running?`);
   }
-  const body = (await res.json()) as { error?: string };
-  if (!res.ok) throw Object.assign(new Error(body.error ?? `HTTP ${res.status}`), { status: res.status });
-  return body;
+  const answer = (await res.json()) as { error?: string };
+  if (!res.ok) throw Object.assign(new Error(answer.error ?? `HTTP ${res.status}`), { status: res.status });
+  return answer;
 }
 

@@ -1,12 +1,12 @@
 // The edge agent: config -> devices/adapters -> pipeline -> durable buffer -> uplink, plus admin HTTP.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, droppedLogLines, type Logger } from '../core/log.js';
 import { BUILTIN_PROFILE_DIR, ProfileCatalog } from '../core/profiles.js';
 import { Registry } from '../core/prom.js';
 import { EdgeBuffer } from './buffer/index.js';
 import { Uplink } from './uplink/index.js';
-import { DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, resolvePaths, uplinkPassword, type EdgeConfig } from './config.js';
+import { DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, resolvePaths, timestampWindow, uplinkPassword, type EdgeConfig } from './config.js';
 import { DeviceManager } from './devices.js';
 import { EdgePipeline } from './pipeline.js';
 import { loadOrCreateAdminToken, startAdminServer } from './admin.js';
@@ -23,6 +23,8 @@ export interface EdgeAgentOptions {
 }
 
 const HEALTH_TICK_MS = 5_000;
+/** Longest wait for the adapters to stop (a device link that hangs must not hold the shutdown). */
+const ADAPTER_STOP_MS = 2_000;
 
 export { resolvePaths, uplinkPassword } from './config.js';
 
@@ -57,14 +59,16 @@ export class EdgeAgent {
     const cfg = this.cfg;
     const { bufferDir, profileDirs, rel } = resolvePaths(cfg, file);
     const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
+    const timestamps = timestampWindow(cfg, file);
     this.buffer = EdgeBuffer.open({
       dir: bufferDir,
       maxBytes: cfg.buffer?.maxBytes ?? DEFAULT_BUFFER_MAX_BYTES,
       retentionMs: cfg.buffer?.retentionHours ? cfg.buffer.retentionHours * 3_600_000 : undefined,
       commitIntervalMs: cfg.buffer?.commitIntervalMs ?? 500,
+      groupCommitDelayMs: cfg.buffer?.groupCommitDelayMs,
       logger: this.log,
     });
-    this.pipeline = new EdgePipeline(this.buffer, this.log, this.metrics, cfg.edge.id);
+    this.pipeline = new EdgePipeline(this.buffer, this.log, this.metrics, cfg.edge.id, Date.now, timestamps);
     this.devices = new DeviceManager(catalog, this.pipeline, this.log, bufferDir, cfg.protocols);
     try {
       await this.devices.apply(await this.devices.validate(cfg, file));
@@ -109,6 +113,8 @@ export class EdgeAgent {
         device: (id) => this.deviceViews().find((d) => d.record.id === id),
         lastMessage: (id) => (this.devices.devices().some((d) => d.record.id === id) ? { deviceId: id, startedAt: this.started, message: this.pipeline.lastMessages.get(id) ?? null } : undefined),
         reload: () => this.reload(),
+        parked: () => ({ ...this.buffer.parkedSummary(), list: this.buffer.parkedChunks() }),
+        retryParked: (ids) => this.uplink.retryParked(ids),
       },
     });
     this.adminPort = admin.port;
@@ -165,6 +171,7 @@ export class EdgeAgent {
       rssBytes: mem.rss,
       uplink: this.uplink.state(),
       buffer: this.buffer.stats(),
+      parked: this.buffer.parkedSummary(),
       protocols: this.devices.loadedProtocols(),
       devices: this.deviceViews().map((d) => ({ id: d.record.id, protocol: d.protocol, state: d.health?.state ?? 'unknown', reason: d.health?.reason, lastSeen: d.health?.lastSeen })),
       gb28181: this.gb28181?.status(),
@@ -188,6 +195,14 @@ export class EdgeAgent {
     m.gauge('yiwang_edge_uplink_connected', 'Whether the uplink to the collector is connected', () => [[{}, this.uplink.state().connected ? 1 : 0]]);
     m.gauge('yiwang_edge_uplink_in_flight', 'Batches sent and not yet acknowledged', () => [[{}, this.uplink.state().inFlight]]);
     m.gauge('yiwang_edge_uplink_acked_batches', 'Batches acknowledged by the collector since start', () => [[{}, this.uplink.state().ackedBatches]]);
+    m.gauge('yiwang_edge_uplink_rejected_batches', 'Batches the collector rejected since start (each is parked)', () => [[{}, this.uplink.state().rejectedBatches]]);
+    m.gauge('yiwang_edge_uplink_unattributed_rejections', 'Rejections with batch_id 0 (the collector could not tell which batch) since start', () => [[{}, this.uplink.state().unattributedRejections]]);
+    m.gauge('yiwang_edge_uplink_parked_chunks', 'Chunks parked after a rejection, kept until an operator retries them, by reason', () => {
+      const byReason = Object.entries(this.buffer.parkedSummary().byReason);
+      return byReason.length ? byReason.map(([reason, n]) => [{ reason }, n] as [Record<string, string>, number]) : [[{}, 0]];
+    });
+    m.gauge('yiwang_edge_uplink_parked_items', 'Items in parked chunks', () => [[{}, this.buffer.parkedSummary().items]]);
+    m.gauge('yiwang_edge_log_lines_dropped', 'Log lines dropped because the log destination could not keep up', () => [[{}, droppedLogLines()]]);
     m.gauge('yiwang_edge_device_up', 'Device health: 1 online, 0.5 degraded, 0 offline/unknown', () =>
       this.pipeline.health.all().map((h) => [{ device: h.deviceId, state: h.state }, h.state === 'online' ? 1 : h.state === 'degraded' ? 0.5 : 0]),
     );
@@ -200,11 +215,20 @@ export class EdgeAgent {
     m.gauge('yiwang_edge_process_rss_bytes', 'Resident set size of the edge process', () => [[{}, process.memoryUsage.rss()]]);
   }
 
+  /**
+   * Stops within a few seconds whatever the devices and the network do (each step is bounded: admin 0.5 s,
+   * adapters 2 s, uplink 2 s), then commits what is pending and closes the buffer: nothing accepted is lost.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.closeAdmin?.();
-    await this.gb28181?.stop();
-    await this.devices?.stop();
+    const stopping = (async () => {
+      await this.gb28181?.stop();
+      await this.devices?.stop();
+      return true;
+    })();
+    const stopped = await Promise.race([stopping, new Promise<false>((r) => setTimeout(() => r(false), ADAPTER_STOP_MS).unref())]);
+    if (!stopped) this.log.warn({ waitedMs: ADAPTER_STOP_MS }, 'protocol adapters did not stop in time; closing the buffer anyway');
     this.buffer?.flush();
     await this.uplink?.stop();
     this.buffer?.close();

@@ -230,10 +230,10 @@ export function resolvePaths(cfg: EdgeConfig, configFile: string): { bufferDir: 
 }
 
 /** The configured trust window for device timestamps, in ms (defaults: 1 day ahead, not before 2000-01-01 UTC). */
-export function timestampWindow(cfg: EdgeConfig): { maxAheadMs: number; notBeforeMs: number } {
+export function timestampWindow(cfg: EdgeConfig, file = 'edge config'): { maxAheadMs: number; notBeforeMs: number } {
   const t = cfg.timestamps ?? {};
   const notBeforeMs = t.notBefore === undefined ? Date.UTC(2000, 0, 1) : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(t.notBefore) ? `${t.notBefore}T00:00:00Z` : t.notBefore);
-  if (!Number.isFinite(notBeforeMs)) throw new Error(`timestamps.notBefore: "${t.notBefore}" is not a date`);
+  if (!Number.isFinite(notBeforeMs)) throw new ConfigError(file, [{ path: 'timestamps.notBefore', message: `"${t.notBefore}" is not a date` }]);
   return { maxAheadMs: (t.maxAheadS ?? 86_400) * 1000, notBeforeMs };
 }
 

@@ -7,7 +7,7 @@ import type { Registry } from '../core/prom.js';
 import type { DeviceRecord, Reading, SensingEvent, Snapshot, VideoQuality } from '../schema/types.js';
 import { HealthModel, type DeviceHealth, type HealthTransition } from './health.js';
 import { LastMessages } from './last-message.js';
-import { Normalizer } from './normalize.js';
+import { Normalizer, type TimestampWindow } from './normalize.js';
 
 /** What the pipeline needs from the durable buffer: each add assigns the item's sequence number. */
 export interface AcceptingStore {
@@ -64,8 +64,9 @@ export class EdgePipeline implements AdapterSink {
     metrics: Registry,
     private readonly edgeId: string,
     now: () => number = Date.now,
+    timestamps?: TimestampWindow,
   ) {
-    this.normalizer = new Normalizer(now);
+    this.normalizer = new Normalizer(now, timestamps);
     this.lastMessages = new LastMessages(now);
     this.health = new HealthModel((t, h) => this.onHealthTransition(t, h), now);
     this.readingsIn = metrics.counter('yiwang_edge_readings_in_total', 'Readings accepted into the durable buffer, by protocol');
