@@ -28,7 +28,7 @@ export const parkedCommand: Command = {
     requireConfig(a.values.config);
     const [verb, ...ids] = a.positionals;
     if (verb === 'retry') {
-      if (a.values.all === (ids.length > 0)) throw new UsageError(`give either --all or chunk ids\n\n${usage}`);
+      if (!!a.values.all === ids.length > 0) throw new UsageError(`give either --all or chunk ids\n\n${usage}`);
       const numbers = ids.map((id) => {
         const n = Number(id);
         if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`"${id}" is not a chunk id (a positive integer from \`yiwang edge parked\`)`);
