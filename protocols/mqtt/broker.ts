@@ -24,6 +24,52 @@ export interface LocalBrokerHooks {
   onPublish(topic: string, payload: Buffer, clientId: string): Durability | void;
   /** A refused CONNECT (counted by the adapter; never carries the password). */
   onAuthFailure(clientId: string, username: string | undefined, reason: string): void;
+  /** A connection cut because it announced a packet above maxPacketBytes. */
+  onOversized(peer: string, bytes: number): void;
+}
+
+/**
+ * Watches the bytes aedes reads from a device and cuts the connection at the first packet whose fixed header
+ * announces more than `max` bytes: aedes 1.2 (mqtt-packet) would otherwise buffer a packet of up to 256 MB.
+ * A 'data' listener next to aedes' 'readable' one only observes: with both, Node emits 'data' for each chunk
+ * aedes' read() returns, before aedes parses it. Only fixed headers are inspected; bodies are skipped over.
+ */
+export class PacketSizeGuard {
+  private state: 'type' | 'length' | 'body' = 'type';
+  private remaining = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Feeds a chunk; returns the announced size of an oversized packet, or 0. */
+  feed(chunk: Buffer): number {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'body') {
+        const skip = Math.min(this.remaining, chunk.length - i);
+        i += skip;
+        this.remaining -= skip;
+        if (this.remaining === 0) this.state = 'type';
+        continue;
+      }
+      const b = chunk[i++]!;
+      if (this.state === 'type') {
+        this.state = 'length';
+        this.remaining = 0;
+        this.multiplier = 1;
+        this.lengthBytes = 0;
+        continue;
+      }
+      this.remaining += (b & 0x7f) * this.multiplier;
+      this.multiplier *= 128;
+      if (++this.lengthBytes > 4) return Number.MAX_SAFE_INTEGER; // malformed length: aedes drops it too
+      if (b & 0x80) continue;
+      if (this.remaining > this.max) return this.remaining;
+      this.state = this.remaining > 0 ? 'body' : 'type';
+    }
+    return 0;
+  }
 }
 
 export class LocalBroker {
@@ -88,11 +134,20 @@ export class LocalBroker {
     });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'mqtt local broker: client error'));
     this.aedes = aedes;
+    const { maxPacketBytes } = this.settings;
     const server = createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
+      const guard = new PacketSizeGuard(maxPacketBytes);
+      socket.on('data', (chunk: Buffer) => {
+        const size = guard.feed(chunk);
+        if (!size || socket.destroyed) return;
+        this.hooks.onOversized(socket.remoteAddress ?? 'unknown', size);
+        socket.destroy();
+      });
       aedes.handle(socket);
     });
+    server.maxConnections = this.settings.maxConnections;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

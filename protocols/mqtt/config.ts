@@ -13,6 +13,10 @@ export interface LocalBrokerSettings {
   port: number;
   users: BrokerUser[];
   allowAnonymous: boolean;
+  /** Largest MQTT packet a device may send (bytes); a bigger one closes the connection. Default 1 MiB. */
+  maxPacketBytes: number;
+  /** Concurrent device connections. Default 1024. */
+  maxConnections: number;
 }
 
 export interface SiteBrokerSettings {
@@ -53,8 +57,13 @@ function parseLocal(v: unknown, out: string[]): LocalBrokerSettings | undefined 
     out.push(`${at}: must be an object`);
     return undefined;
   }
-  unknownKeys(v, ['enabled', 'host', 'port', 'users', 'allowAnonymous'], at, out);
-  const s: LocalBrokerSettings = { enabled: true, host: '0.0.0.0', port: 1883, users: [], allowAnonymous: false };
+  unknownKeys(v, ['enabled', 'host', 'port', 'users', 'allowAnonymous', 'maxPacketBytes', 'maxConnections'], at, out);
+  const s: LocalBrokerSettings = { enabled: true, host: '0.0.0.0', port: 1883, users: [], allowAnonymous: false, maxPacketBytes: 1 << 20, maxConnections: 1024 };
+  for (const key of ['maxPacketBytes', 'maxConnections'] as const) {
+    if (v[key] === undefined) continue;
+    if (!Number.isInteger(v[key]) || (v[key] as number) < 1) out.push(`${at}.${key}: must be a positive integer`);
+    else s[key] = v[key] as number;
+  }
   if (v.enabled !== undefined) {
     if (typeof v.enabled !== 'boolean') out.push(`${at}.enabled: must be true or false`);
     else s.enabled = v.enabled;

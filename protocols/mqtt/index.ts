@@ -110,6 +110,10 @@ export class MqttAdapter implements ProtocolAdapter<MqttConnection> {
           sink.error(PROTOCOL, 'auth_failure', `client ${clientId} (user ${username ?? 'anonymous'}): ${reason}`);
           this.problems?.report(username ?? '(anonymous)', 'auth_failure', 'mqtt local broker refused a connection', { clientId, username, reason });
         },
+        onOversized: (peer, bytes) => {
+          sink.error(PROTOCOL, 'oversized_packet', `${peer}: packet of ${bytes} bytes over maxPacketBytes ${lb.maxPacketBytes}; connection closed`);
+          this.problems?.report(peer, 'oversized_packet', 'mqtt local broker closed a connection: packet too large', { peer, bytes, maxPacketBytes: lb.maxPacketBytes });
+        },
       }, log);
       await broker.start();
       this.broker = broker;

@@ -118,7 +118,7 @@ function sl651Garbage(i: number): Buffer {
   switch (pick(i, [0, 2, 3], 4)) {
     case 0: {
       const f = sl651Report('0000000001', i);
-      f[f.length - 1] ^= 0xff; // CRC error
+      f.writeUInt8(f.readUInt8(f.length - 1) ^ 0xff, f.length - 1); // CRC error
       return f;
     }
     case 1:

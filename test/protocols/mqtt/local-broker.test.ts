@@ -1,11 +1,13 @@
 // The adapter's embedded aedes broker on an ephemeral port, with real mqtt clients as field devices:
 // JSON, plain and Sparkplug B payloads arrive as samples; bad credentials and anonymous clients are refused.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { DeviceProfile } from '../../../core/profiles.js';
 import { EventKind } from '../../../schema/types.js';
 import { hashSecret } from '../../../core/secrets.js';
 import { MqttAdapter } from '../../../protocols/mqtt/index.js';
+import { PacketSizeGuard } from '../../../protocols/mqtt/broker.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload } from '../../../protocols/mqtt/sparkplug.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 import { MemoryLogger } from '../../helpers/logger.js';
@@ -50,7 +52,7 @@ describe('mqtt adapter with its embedded broker', () => {
   beforeAll(async () => {
     adapter = new MqttAdapter({
       dataDir: '/tmp',
-      settings: { localBroker: { enabled: true, host: '127.0.0.1', port: 0, users: [{ username: 'field', passwordHash: hashSecret(PASSWORD) }] } },
+      settings: { localBroker: { enabled: true, host: '127.0.0.1', port: 0, maxPacketBytes: 64 * 1024, users: [{ username: 'field', passwordHash: hashSecret(PASSWORD) }] } },
     });
     await adapter.start(sink, log);
     expect(adapter.localPort).toBeGreaterThan(0);
@@ -102,6 +104,32 @@ describe('mqtt adapter with its embedded broker', () => {
     await sink.waitFor((s) => s.errorLog.some((e) => e.kind === 'unknown_device'), 'unknown_device count');
     expect(sink.errorLog.find((e) => e.kind === 'unknown_device')?.detail).toBe('water/nobody/up: no device has topic id "nobody"');
     expect(sink.sampleLog.some((s) => s.deviceId === 'nobody')).toBe(false);
+  });
+
+  /** MQTT 3.1.1 packets by hand (remaining lengths < 128 here): what a device's bytes look like on the wire. */
+  const str = (s: string) => Buffer.concat([Buffer.from([0, Buffer.byteLength(s)]), Buffer.from(s)]);
+  const packet = (type: number, body: Buffer) => Buffer.concat([Buffer.from([type, body.length]), body]);
+
+  it('cuts a connection that announces a packet over maxPacketBytes before buffering it', async () => {
+    const connect = packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 0]), str('big'), str('field'), str(PASSWORD)]));
+    // A PUBLISH header announcing 200 MB, then a trickle of body: a broker without a limit would keep collecting.
+    const header = Buffer.from([0x30, 0x80, 0x80, 0xe8, 0x5f]); // remaining length 0x5f·128³ + 0x68·128² = 200,933,376 (varint)
+    const s = net.connect(Number(new URL(url).port), '127.0.0.1');
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.on('error', () => {});
+    s.resume(); // read (and drop) the CONNACK, so the close is seen
+    s.write(connect);
+    await new Promise((r) => setTimeout(r, 300)); // scrypt login
+    s.write(Buffer.concat([header, Buffer.alloc(1000, 0x41)]));
+    await closed;
+    await sink.waitFor((k) => k.errorLog.some((e) => e.kind === 'oversized_packet'), 'oversized_packet counted');
+    expect(sink.errorLog.find((e) => e.kind === 'oversized_packet')?.detail).toMatch(/packet of 200933376 bytes over maxPacketBytes 65536/);
+    // The guard reads fixed headers only, split anywhere.
+    const g = new PacketSizeGuard(100);
+    const ok = packet(0x30, Buffer.concat([str('a/b'), Buffer.alloc(80)]));
+    const stream = Buffer.concat([ok, ok, header]);
+    expect([...stream].map((b) => g.feed(Buffer.from([b]))).filter(Boolean)).toEqual([200_933_376]);
+    expect(new PacketSizeGuard(100).feed(Buffer.concat([ok, ok, ok]))).toBe(0);
   });
 
   it('refuses a wrong password and anonymous clients without logging the password', async () => {

@@ -99,8 +99,9 @@ describe('settings and connections', () => {
 
   it('applies localBroker defaults', () => {
     expect(parseSettings({ localBroker: { enabled: true } }).localBroker).toEqual({
-      enabled: true, host: '0.0.0.0', port: 1883, users: [], allowAnonymous: false,
+      enabled: true, host: '0.0.0.0', port: 1883, users: [], allowAnonymous: false, maxPacketBytes: 1048576, maxConnections: 1024,
     });
+    expect(() => parseSettings({ localBroker: { maxPacketBytes: 0 } })).toThrow('protocols.mqtt.localBroker.maxPacketBytes: must be a positive integer');
   });
 
   it('validates device connections against the configured brokers', () => {
