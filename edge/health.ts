@@ -23,7 +23,18 @@ export interface DeviceHealth {
   lastLatencyMs?: number;
   failuresTotal: number;
   transitions: number;
+  /** When it last came back online from degraded (flap limiting). */
+  lastRecovery?: number;
+  /** A return to online held back by the flap limit; tick() completes it once the window is over. */
+  recoveryHeld?: boolean;
 }
+
+/**
+ * A degraded device that keeps alternating good and bad exchanges (a firmware that sends every other payload
+ * malformed) comes back online at most once per this window: every transition is an event that is logged,
+ * buffered and shipped, so a flapping device must not turn bad input into a stream of events.
+ */
+export const FLAP_WINDOW_MS = 60_000;
 
 export type HealthTransition = Omit<SensingEvent, 'seq'> & { state: HealthState };
 
@@ -71,14 +82,19 @@ export class HealthModel {
       h.consecutiveFailures = 0;
       h.consecutiveSuccesses++;
       if (r.latencyMs !== undefined) h.lastLatencyMs = r.latencyMs;
-      // Flap suppression: an offline device must prove itself several times before it is online again.
+      // Flap suppression: an offline device must prove itself several times before it is online again, and a
+      // degraded one comes back at most once per FLAP_WINDOW_MS (tick() brings it back once the window is over).
       const needed = h.state === 'offline' ? policy.recoverAfterSuccesses : 1;
-      if (h.state !== 'online' && h.consecutiveSuccesses >= needed) this.transition(h, 'online', undefined, undefined, at);
+      if (h.state !== 'online' && h.consecutiveSuccesses >= needed) {
+        if (this.flapping(h, at)) h.recoveryHeld = true;
+        else this.recover(h, at);
+      }
       return;
     }
     h.consecutiveSuccesses = 0;
     h.consecutiveFailures++;
     h.failuresTotal++;
+    h.recoveryHeld = false;
     const reason = r.reason ?? 'protocol_error';
     // Auth failures will not heal by retrying: offline at once.
     if (reason === 'auth_failure' || h.consecutiveFailures >= policy.offlineAfterFailures) {
@@ -92,6 +108,10 @@ export class HealthModel {
   tick(): void {
     const now = this.now();
     for (const { h, policy } of this.devices.values()) {
+      if (h.recoveryHeld && !this.flapping(h, now)) {
+        this.recover(h, now);
+        continue;
+      }
       if (!policy.expectedIntervalMs || h.state === 'offline') continue;
       const since = h.lastSeen ?? h.lastChange ?? now;
       const silentMs = now - since;
@@ -104,7 +124,17 @@ export class HealthModel {
     }
   }
 
+  private flapping(h: DeviceHealth, at: number): boolean {
+    return h.state === 'degraded' && h.lastRecovery !== undefined && at - h.lastRecovery < FLAP_WINDOW_MS;
+  }
+
+  private recover(h: DeviceHealth, at: number): void {
+    if (h.state === 'degraded') h.lastRecovery = at;
+    this.transition(h, 'online', undefined, undefined, at);
+  }
+
   private transition(h: DeviceHealth, state: HealthState, reason: HealthReason | undefined, detail: string | undefined, at: number): void {
+    h.recoveryHeld = false;
     h.state = state;
     h.reason = reason;
     h.detail = detail;

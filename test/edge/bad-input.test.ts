@@ -13,6 +13,7 @@ import { freePort } from '../../core/net.js';
 import { hashSecret } from '../../core/secrets.js';
 import { dataCp, flag2017, frame, qnFor, segment } from '../../protocols/hj212/encode.js';
 import { reportBodyHex, uplink } from '../../protocols/sl651/encode.js';
+import { EventKind } from '../../schema/types.js';
 import { EdgeProcess, writeEdgeConfig } from '../fixtures/edge-process.js';
 import { TestCollector } from '../fixtures/test-collector.js';
 
@@ -159,7 +160,9 @@ async function floodMqtt(n: number): Promise<void> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { username: 'dev', password: 'dev-pass', reconnectPeriod: 100 });
   const bad = ['not json', '{"pm25": "abc"}', '{', '[1,2,3]', '{"env": 5}', '\u0000\u0001\u0002'];
   for (let i = 0; i < n; i++) {
-    const topic = i % 10 === 9 ? `aq/ghost${i}/data` : 'aq/bad/data';
+    // Mostly a device that only sends garbage; every tenth an unknown device; every tenth a malformed payload
+    // between the good device's valid ones (its health must not flap into an event stream).
+    const topic = i % 10 === 9 ? `aq/ghost${i}/data` : i % 10 === 8 ? 'aq/good/data' : 'aq/bad/data';
     const payload = i % 7 === 6 ? junk(i) : bad[i % bad.length]!;
     if (i % 2) await c.publishAsync(topic, payload, { qos: 1 });
     else c.publish(topic, payload, { qos: 0 });
@@ -241,6 +244,9 @@ describe('bad input on every edge listener', () => {
         const n = Number(new RegExp(`yiwang_edge_adapter_errors_total\\{kind="${kind}",protocol="${protocol}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
         expect(n, `${protocol} ${kind}`).toBeGreaterThan(0);
       }
+      const degraded = Number(new RegExp(`yiwang_edge_events_total\\{kind="${EventKind.DEVICE_DEGRADED}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      expect(degraded, 'device_degraded events').toBeGreaterThan(0);
+      expect(degraded, 'device_degraded events').toBeLessThanOrEqual(4);
       expect((await fetch(`http://127.0.0.1:${ports.admin}/healthz`)).status).toBe(200);
     } finally {
       await stopGood();

@@ -32,6 +32,22 @@ describe('device health model', () => {
     expect(transitions.map((t) => t.kind)).toEqual([EventKind.DEVICE_DEGRADED, EventKind.DEVICE_OFFLINE]);
   });
 
+  it('limits degraded/online flapping of a device alternating good and bad exchanges to one return per minute', () => {
+    const { m, advance, states } = model();
+    m.track('d');
+    m.report({ deviceId: 'd', ok: true });
+    for (let i = 0; i < 200; i++) {
+      advance(100);
+      m.report({ deviceId: 'd', ok: i % 2 === 1, reason: 'malformed' });
+    }
+    // 20 s of alternation: one dip, one return, one dip, then it stays degraded.
+    expect(states()).toEqual(['online:online', 'degraded:malformed', 'online:online', 'degraded:malformed']);
+    advance(60_000);
+    m.tick(); // the last exchange was good and the window is over: back online without waiting for the next one
+    expect(states().at(-1)).toBe('online:online');
+    expect(m.get('d')!.state).toBe('online');
+  });
+
   it('takes a device offline at once on an authentication failure', () => {
     const { m, states } = model();
     m.track('d');
