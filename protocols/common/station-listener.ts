@@ -5,7 +5,7 @@
 // connection that sends nothing but garbage for `maxGarbageBytes` is closed (counted as `garbage_closed`).
 import net from 'node:net';
 import { ProblemLog } from '../../core/problem-log.js';
-import type { AdapterLogger, AdapterSink, Durability } from '../adapter.js';
+import type { AdapterLogger, AdapterSink } from '../adapter.js';
 
 /** One station connection's protocol state: bytes in, answers out through the `write` it was made with. */
 export interface StationSession {
@@ -122,40 +122,6 @@ export class StationTcpListener {
       this.sockets.delete(socket);
       this.connectionLog.report(peer, 'disconnected', `${protocol} station disconnected${on}`, { protocol, remote });
     });
-  }
-}
-
-/**
- * Answers of one station session (HJ 212 9014/9011, SL 651 confirmations), each sent only once the data it
- * acknowledges is durable at the edge, and in the order the frames came. An answer whose data could not be
- * stored is not sent: the station keeps the data and sends it again.
- */
-export class DurableAnswers<D> {
-  private tail: Promise<void> | undefined;
-
-  constructor(
-    private readonly write: (data: D) => void,
-    private readonly onFailure: (what: string, err?: unknown) => void,
-  ) {}
-
-  /** Sends `answer()` once `stored` (the sink's Durability for the frame's data; none = nothing stored) resolves true. */
-  send(stored: Durability | void, answer: () => D): void {
-    if (!stored && !this.tail) return this.writeNow(answer);
-    const next = (this.tail ?? Promise.resolve())
-      .then(() => stored ?? true)
-      .then((durable) => (durable ? this.writeNow(answer) : this.onFailure('data not stored; answer withheld so the station re-sends')));
-    this.tail = next;
-    void next.then(() => {
-      if (this.tail === next) this.tail = undefined;
-    });
-  }
-
-  private writeNow(answer: () => D): void {
-    try {
-      this.write(answer());
-    } catch (err) {
-      this.onFailure('answer could not be sent', err); // e.g. a UDP socket closed meanwhile
-    }
   }
 }
 

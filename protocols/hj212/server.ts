@@ -4,7 +4,8 @@
 // the packet's readings are committed to the edge buffer.
 import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
-import { DurableAnswers, StationTcpListener, peerOf, type StationLimits } from '../common/station-listener.js';
+import { DurableAnswers } from '../common/durable-answers.js';
+import { StationTcpListener, peerOf, type StationLimits } from '../common/station-listener.js';
 import { dataAnswer, requestAnswer } from './encode.js';
 import { Hj212Framer } from './framer.js';
 import { mapPacket } from './map.js';

@@ -5,7 +5,8 @@
 import dgram from 'node:dgram';
 import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
-import { DurableAnswers, StationTcpListener, feedSession, peerOf, type StationLimits, DEFAULT_STATION_LIMITS } from '../common/station-listener.js';
+import { DurableAnswers } from '../common/durable-answers.js';
+import { StationTcpListener, feedSession, peerOf, type StationLimits, DEFAULT_STATION_LIMITS } from '../common/station-listener.js';
 import { confirmation } from './encode.js';
 import { hexId } from './elements.js';
 import { EOT, ESC, ETB, Sl651Framer, type Sl651Frame } from './framer.js';
