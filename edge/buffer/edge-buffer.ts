@@ -704,17 +704,7 @@ export class EdgeBuffer {
   /** Parked chunks, oldest first (at most `limit`). */
   parkedChunks(limit = 1000): ParkedChunk[] {
     const rows = this.stmts.listParked.all(limit) as (Omit<ChunkRow, 'payload'> & { parked_at: number; park_reason: string | null })[];
-    return rows.map((r) => ({
-      id: r.id,
-      priority: r.priority as Priority,
-      firstSeq: r.first_seq,
-      lastSeq: r.last_seq,
-      items: r.items,
-      createdAt: r.created_at,
-      bytes: r.bytes,
-      parkedAt: r.parked_at,
-      reason: r.park_reason ?? '',
-    }));
+    return rows.map((r) => ({ ...chunkMeta(r), parkedAt: r.parked_at, reason: r.park_reason ?? '' }));
   }
 
   parkedSummary(): ParkedSummary {
@@ -799,7 +789,7 @@ export class EdgeBuffer {
   }
 }
 
-function toStored(r: ChunkRow): StoredChunk {
+function chunkMeta(r: Omit<ChunkRow, 'payload'>): Omit<StoredChunk, 'payload'> {
   return {
     id: r.id,
     priority: r.priority as Priority,
@@ -808,6 +798,9 @@ function toStored(r: ChunkRow): StoredChunk {
     items: r.items,
     createdAt: r.created_at,
     bytes: r.bytes,
-    payload: r.payload,
   };
+}
+
+function toStored(r: ChunkRow): StoredChunk {
+  return { ...chunkMeta(r), payload: r.payload };
 }
