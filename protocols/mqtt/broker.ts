@@ -131,12 +131,13 @@ export class LocalBroker {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         const durable = this.hooks.onPublish(packet.topic, payload, client?.id ?? '');
         if (packet.qos === 0 || !client) return cb(null); // QoS 0, or a will published for a gone client
-        if (packet.qos === 1) {
-          const { messageId } = packet;
+        const { messageId } = packet;
+        if (packet.qos === 1 && messageId !== undefined && !client.closed) {
           packet.qos = 0; // see the top of this file: the PUBACK is ours, after the commit
-          this.pubacksOf(client).send(durable, () => puback(messageId!));
+          this.pubacksOf(client).send(durable, () => puback(messageId));
           return cb(null);
         }
+        // QoS 2, and a QoS 1 will (published while its client closes: nothing to acknowledge).
         if (!durable) return cb(null);
         durable.then(
           (ok) => cb(ok ? null : new Error('publication not stored (edge buffer failing or stopping); not acknowledged')),
