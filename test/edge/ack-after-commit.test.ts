@@ -67,6 +67,35 @@ async function startEdge(): Promise<EdgeProcess> {
 
 const missing = (acked: Iterable<number>, stored: Set<number>) => [...acked].filter((v) => !stored.has(v));
 
+const STATION_FRAMES = 2000;
+
+/**
+ * Starts the edge, writes a station's frames over one TCP connection, and SIGKILLs the edge as soon as a
+ * quarter of them are answered. Returns the values the answers acknowledged (`answersOf` decodes them).
+ */
+async function killAfterAnswers(port: number, frames: Buffer, answersOf: (data: Buffer) => number[]): Promise<number[]> {
+  const edge = await startEdge();
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.on('error', () => {});
+  const answered: number[] = [];
+  const done = new Promise<void>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      answered.push(...answersOf(d));
+      if (answered.length >= STATION_FRAMES / 4) {
+        socket.destroy();
+        edge.child.kill('SIGKILL');
+      }
+    });
+    socket.once('close', () => resolve());
+  });
+  socket.write(frames);
+  await done;
+  await edge.exited;
+  expect(answered.length).toBeGreaterThanOrEqual(STATION_FRAMES / 4);
+  return answered;
+}
+
 describe('acknowledged only after the buffer commit (kill -9 right after the acknowledgements)', () => {
   it('MQTT QoS 1: every PUBACKed value is in the buffer after a kill -9', async () => {
     const edge = await startEdge();
@@ -99,76 +128,33 @@ describe('acknowledged only after the buffer commit (kill -9 right after the ack
   }, 60_000);
 
   it('HJ 212: every value answered with a 9014 is in the buffer after a kill -9', async () => {
-    const edge = await startEdge();
-    const socket = net.connect(ports.hj212, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    socket.on('error', () => {});
-    const N = 2000;
     const base = Date.now() - 3_600_000;
     const valueOfQn = new Map<string, number>();
-    const answered: number[] = [];
-    const framer = new Hj212Framer();
-    const done = new Promise<void>((resolve) => {
-      socket.on('data', (d) => {
-        for (const ev of framer.push(d)) {
-          if (!ev.ok) continue;
-          const v = valueOfQn.get(parseSegment(ev.segment).qn ?? '');
-          if (v !== undefined) answered.push(v);
-          if (answered.length >= N / 4) {
-            socket.destroy();
-            edge.child.kill('SIGKILL');
-          }
-        }
-      });
-      socket.once('close', () => resolve());
-    });
     let stream = '';
-    for (let i = 1; i <= N; i++) {
+    for (let i = 1; i <= STATION_FRAMES; i++) {
       const at = base + i * 1000;
       const qn = qnFor(at);
       valueOfQn.set(qn, i);
       stream += frame(segment({ qn, st: '21', cn: '2011', pw: '123456', mn: 'HJACK0001', flag: flag2017(true), cp: dataCp(at, { w01018: { Rtd: i, Flag: 'N' } }) }));
     }
-    socket.write(stream, 'latin1');
-    await done;
-    await edge.exited;
-    expect(answered.length).toBeGreaterThanOrEqual(N / 4);
+    const framer = new Hj212Framer();
+    const answered = await killAfterAnswers(ports.hj212, Buffer.from(stream, 'latin1'), (d) =>
+      framer.push(d).flatMap((ev) => (ev.ok ? [valueOfQn.get(parseSegment(ev.segment).qn ?? '')] : [])).filter((v): v is number => v !== undefined),
+    );
     expect(missing(answered, storedValues('HJ-1', 'cod'))).toEqual([]);
   }, 60_000);
 
   it('SL 651: every report confirmed is in the buffer after a kill -9', async () => {
-    const edge = await startEdge();
-    const socket = net.connect(ports.sl651, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    socket.on('error', () => {});
-    const N = 2000;
     const base = Date.now() - 4 * 3_600_000;
-    const confirmed: number[] = [];
-    const framer = new Sl651Framer();
-    const done = new Promise<void>((resolve) => {
-      socket.on('data', (d) => {
-        for (const ev of framer.push(d)) {
-          if (!ev.ok) continue;
-          confirmed.push(ev.frame.body.readUInt16BE(0)); // the serial = the water level in cm below
-          if (confirmed.length >= N / 4) {
-            socket.destroy();
-            edge.child.kill('SIGKILL');
-          }
-        }
-      });
-      socket.once('close', () => resolve());
-    });
     const frames: Buffer[] = [];
-    for (let i = 1; i <= N; i++) {
+    for (let i = 1; i <= STATION_FRAMES; i++) {
       const at = base + i * 5000;
       const body = reportBodyHex({ serial: i, sendTime: at, station: '0012345678', category: 'H', obsTime: at - (at % 60_000), elements: [{ id: 0x39, value: i / 100 }] });
       frames.push(uplink('hex', { centre: 1, station: '0012345678', password: '1234', fn: 0x33 }, body));
     }
-    socket.write(Buffer.concat(frames));
-    await done;
-    await edge.exited;
-    expect(confirmed.length).toBeGreaterThanOrEqual(N / 4);
-    const stored = storedValues('SL-1', 'water_level');
-    expect(missing(confirmed.map((s) => s / 100), stored)).toEqual([]);
+    const framer = new Sl651Framer();
+    // A confirmation carries the report's serial, which is the water level in cm.
+    const confirmed = await killAfterAnswers(ports.sl651, Buffer.concat(frames), (d) => framer.push(d).flatMap((ev) => (ev.ok ? [ev.frame.body.readUInt16BE(0) / 100] : [])));
+    expect(missing(confirmed, storedValues('SL-1', 'water_level'))).toEqual([]);
   }, 60_000);
 });
