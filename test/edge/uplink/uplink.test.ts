@@ -212,7 +212,7 @@ describe('Uplink', () => {
     uplink.start();
     await waitFor(() => uplink.state().connected, 'connected');
     addReadings(buffer, 300);
-    await waitFor(() => collector.count('edge-s') === 300, 'first readings delivered');
+    await waitFor(() => collector.count('edge-s') === 300 && buffer.stats().items === 0, 'first readings delivered and acked');
     proxy.blackhole();
     addReadings(buffer, 500); // in flight into the hole
     buffer.flush();
