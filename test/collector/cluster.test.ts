@@ -216,5 +216,13 @@ describe('collector cluster on PostgreSQL and Mosquitto', () => {
       expect(values.at(-1)).toBe(e.counter);
       expect(values.length).toBe(values.at(-1)! - values[0]! + 1); // contiguous: nothing committed was missed
     }
+    // Resuming on another node: node 3 replays, from the shared feed table, exactly what node 1 sent after that id.
+    const mid = Math.floor(feed.events.length / 2);
+    const resumed = openFeed(nodes[2]!.httpPort, token, '', feed.events[mid]!.id);
+    expect(await resumed.ready).toBe(200);
+    const want = feed.events.slice(mid + 1, mid + 501);
+    await waitFor('replay on node 3', () => resumed.events.length >= want.length, 20_000);
+    resumed.close();
+    expect(resumed.events.slice(0, want.length).map((x) => [x.id, x.event, x.data.device, x.data.value])).toEqual(want.map((x) => [x.id, x.event, x.data.device, x.data.value]));
   }, 240_000);
 });

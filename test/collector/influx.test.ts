@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../collector/index.js';
 import { lineFor, nanoTimestamp } from '../../collector/store/influx-line.js';
 import { freePort } from '../../core/net.js';
-import { readingsBatch, requireBinary, startTestCollector, stopProcess, tempDir, TestEdge, waitFor } from './helpers.js';
+import { readingsBatch, requireBinary, startTestCollector, stopProcess, tempDir, testStore, TestEdge, waitFor } from './helpers.js';
 
 const VM = '/usr/bin/victoria-metrics';
 
@@ -106,4 +106,47 @@ describe('InfluxDB export with the database restarted', () => {
     expect(b[0]!.timestamps).toEqual([t, t, t]);
     expect([...b[0]!.values].sort()).toEqual([301, 302, 303]);
   }, 90_000);
+});
+
+describe('InfluxDB export from two nodes on one PostgreSQL store', () => {
+  const tmp = tempDir();
+  let vm: VictoriaMetrics;
+  const nodes: Collector[] = [];
+  let cleanup: () => Promise<void> = async () => undefined;
+
+  beforeAll(async () => {
+    requireBinary(VM, 'victoria-metrics');
+    vm = new VictoriaMetrics(await freePort(), join(tmp.dir, 'vm'));
+    await vm.start();
+    const s = await testStore('postgres');
+    cleanup = s.cleanup;
+    for (const n of [1, 2]) {
+      nodes.push(
+        await startTestCollector(
+          join(tmp.dir, `node-${n}`),
+          (cfg) => (cfg.influx = { url: `http://127.0.0.1:${vm.port}`, token: 'unused', org: 'yiwang', bucket: 'yiwang', flushIntervalMs: 20, batchLines: 50 }),
+          s.url,
+        ),
+      );
+    }
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+    await vm?.stop();
+    await cleanup();
+    tmp.remove();
+  });
+
+  it('sends every outbox line once: the nodes share the outbox without sending the same rows', async () => {
+    const edge = await TestEdge.connect(nodes[0]!.mqttPort!, 'edge-x2', await nodes[0]!.addEdge('edge-x2'));
+    const ts0 = Date.now() - 3_600_000;
+    for (let b = 0; b < 20; b++) await edge.send(readingsBatch('edge-x2', b + 1, b * 50 + 1, 50, { device: 'x2-dev', metric: 'flow_rate', ts0 }));
+    await edge.close();
+    await waitFor('outbox drained by both nodes', async () => (await nodes[0]!.influx!.pending()).lines === 0, 30_000);
+    const sent = nodes.map((n) => n.metrics.influxWritten.total());
+    expect(sent[0]! + sent[1]!).toBe(1000); // each line sent by exactly one node
+    const series = await vm.export('flow_rate_value');
+    expect(series[0]!.timestamps.length).toBe(1000);
+    expect(new Set(series[0]!.timestamps).size).toBe(1000);
+  }, 60_000);
 });
