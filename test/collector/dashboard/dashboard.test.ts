@@ -11,7 +11,7 @@ import { silentLogger } from '../../../core/log.js';
 import { startCollector, type Collector } from '../../../collector/index.js';
 import { createDashboardHandler } from '../../../collector/dashboard/serve.js';
 import { resolveMapConfig } from '../../../collector/dashboard/config.js';
-import { EventKind, Severity, Verdict, type DeviceRecord, type Reading } from '../../../schema/types.js';
+import { Aggregate, EventKind, Severity, Verdict, type DeviceRecord, type Reading } from '../../../schema/types.js';
 import { tempDir, TestEdge } from '../helpers.js';
 
 const EDGE = 'edge-dash';
@@ -429,6 +429,26 @@ describe('bureau dashboard in chromium', () => {
     await page.click('button.lang');
     await expect.poll(() => page.textContent('.latest-card[data-metric="x_tip_count"] .metric-name')).toBe('翻斗计数');
     expect(await page.textContent('.latest-card[data-metric="x_tip_count"] .value')).toBe('1234');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws HJ 212 period aggregates as the average line inside a min–max band', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const first = seq;
+    const station: DeviceRecord = { id: 'hj-ws', name: '南淝河水质站', kind: 'station', site: { id: 'pump', name: '三号泵站', type: 'water_station' }, location: { longitude: 121.431, latitude: 31.191 }, sharingScope: ['water'], seq: seq++ };
+    const readings: Reading[] = [];
+    for (let h = 6; h >= 1; h--) {
+      for (const [aggregate, v] of [[Aggregate.AVG, 18 + h], [Aggregate.MIN, 15 + h], [Aggregate.MAX, 22 + h]] as const) {
+        readings.push({ ...reading('hj-ws', 'cod', 'mg/L', hour - h * 3_600_000, v), aggregate, periodS: 3600 });
+      }
+    }
+    await edge.send({ edgeId: EDGE, batchId: batchId++, firstSeq: first, lastSeq: seq - 1, records: [station], readings });
+    await page.evaluate(() => (location.hash = '#/device/hj-ws?metric=cod&range=24h'));
+    await page.waitForSelector('.chart-box[data-aggregate="avg/3600"] .chart .band path');
+    expect(await page.getAttribute('.chart-box .chart .series', 'data-points')).toBe('6');
+    expect(await page.getAttribute('.chart-box .chart .band', 'data-points')).toBe('6');
+    // The latest card shows the last hour's average, not its minimum or maximum.
+    expect(await page.textContent('.latest-card[data-metric="cod"] .value')).toMatch(/^19(\.0+)?\s*mg\/L$/);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -31,8 +31,10 @@ function timeTicks(from, to) {
 }
 
 /**
- * createChart({ points, from, to, unit, isBoolean, thresholds, step }) → { el, addPoint(p, now), count }.
+ * createChart({ points, from, to, unit, isBoolean, thresholds, step, band }) → { el, addPoint(p, now), count }.
  * points: [{ ts, value, quality }] in time order. thresholds: { warning, alarm, direction } or undefined.
+ * band: { lower, upper } point lists (same shape) drawn as a shaded range behind the line — the minima and maxima
+ * of period aggregates (HJ 212 hourly data: the line is the average, the band spans min to max).
  */
 export function createChart(opts) {
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' });
@@ -58,9 +60,20 @@ export function createChart(opts) {
   return api;
 }
 
-function draw(svg, { points, from, to, unit, isBoolean, thresholds, step }) {
+/** Pairs band minima and maxima by timestamp: [{ ts, lo, hi }] in time order. */
+function bandPairs(band) {
+  if (!band) return [];
+  const upper = new Map(band.upper.map((p) => [p.ts, toNumber(p.value)]));
+  return band.lower
+    .map((p) => ({ ts: p.ts, lo: toNumber(p.value), hi: upper.get(p.ts) }))
+    .filter((b) => Number.isFinite(b.lo) && Number.isFinite(b.hi))
+    .sort((a, b) => a.ts - b.ts);
+}
+
+function draw(svg, { points, from, to, unit, isBoolean, thresholds, step, band }) {
   svg.replaceChildren();
   const pts = points.map((p) => ({ ...p, v: toNumber(p.value) })).filter((p) => Number.isFinite(p.v));
+  const bands = bandPairs(band);
   const pw = W - M.l - M.r;
   const ph = H - M.t - M.b;
   const x = (ts) => M.l + ((ts - from) / (to - from)) * pw;
@@ -71,8 +84,8 @@ function draw(svg, { points, from, to, unit, isBoolean, thresholds, step }) {
     if (Number.isFinite(thresholds.warning)) lines.push({ v: thresholds.warning, cls: 'th-warning', name: t('warning') });
     if (Number.isFinite(thresholds.alarm)) lines.push({ v: thresholds.alarm, cls: 'th-alarm', name: t('alarm') });
   }
-  let lo = isBoolean ? 0 : Math.min(...pts.map((p) => p.v), ...lines.map((l) => l.v));
-  let hi = isBoolean ? 1 : Math.max(...pts.map((p) => p.v), ...lines.map((l) => l.v));
+  let lo = isBoolean ? 0 : Math.min(...pts.map((p) => p.v), ...bands.map((b) => b.lo), ...lines.map((l) => l.v));
+  let hi = isBoolean ? 1 : Math.max(...pts.map((p) => p.v), ...bands.map((b) => b.hi), ...lines.map((l) => l.v));
   if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
   if (lo === hi) [lo, hi] = [lo - (Math.abs(lo) * 0.1 || 1), hi + (Math.abs(hi) * 0.1 || 1)];
   const pad = (hi - lo) * 0.06;
@@ -113,6 +126,25 @@ function draw(svg, { points, from, to, unit, isBoolean, thresholds, step }) {
   const deltas = pts.slice(1).map((p, i) => p.ts - pts[i].ts).sort((a, b) => a - b);
   const typical = deltas.length ? deltas[Math.floor(deltas.length / 2)] : 0;
   const maxGap = Math.max(3 * (step || 0), 3 * typical, 1);
+
+  // The min–max band: one closed shape per run without gaps (upper edge forward, lower edge back).
+  if (bands.length) {
+    const g = s('g', { class: 'band', 'data-points': bands.length });
+    let run = [];
+    const flush = () => {
+      if (!run.length) return;
+      const upper = run.map((b) => `${x(b.ts).toFixed(1)},${y(b.hi).toFixed(1)}`);
+      const lower = run.map((b) => `${x(b.ts).toFixed(1)},${y(b.lo).toFixed(1)}`).reverse();
+      g.append(s('path', { d: `M${[...upper, ...lower].join('L')}Z` }));
+      run = [];
+    };
+    bands.forEach((b, i) => {
+      if (i && b.ts - bands[i - 1].ts > maxGap) flush();
+      run.push(b);
+    });
+    flush();
+    svg.append(g);
+  }
   let d = '';
   pts.forEach((p, i) => {
     const px = x(p.ts).toFixed(1);

@@ -59,8 +59,12 @@ export function setLatest(rows) {
   for (const r of rows) applyLatest(r);
 }
 
-/** Keeps the newest value per device and metric; returns true when it changed. */
+/**
+ * Keeps the newest value per device and metric; returns true when it changed. Of a period's aggregates (HJ 212
+ * avg/min/max) the latest card shows the average: minima and maxima are drawn as the chart's band instead.
+ */
 export function applyLatest(r) {
+  if (r.aggregate === 'min' || r.aggregate === 'max') return false;
   let m = state.latest.get(r.device);
   if (!m) state.latest.set(r.device, (m = new Map()));
   const cur = m.get(r.metric);

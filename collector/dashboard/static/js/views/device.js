@@ -107,6 +107,8 @@ export function mountDevice(root, { id, params, navigate }) {
   let chart;
   let chartResolution;
   let metrics = [];
+  /** The device's stored series: one per metric and aggregate variant ({ metric, aggregate, periodS }). */
+  let variants = [];
   let loadSeq = 0;
 
   const head = h('div', { class: 'device-head' });
@@ -171,7 +173,21 @@ export function mountDevice(root, { id, params, navigate }) {
     }
     const to = Date.now();
     const range = RANGES[view.range];
-    const series = (from, step) => apiJson(`/api/v1/devices/${encodeURIComponent(id)}/series/${encodeURIComponent(view.metric)}${qs({ from, to, step, agg: view.agg })}`, opts);
+    // A metric that comes as period aggregates (HJ 212 minute/hour data: avg, min, max) and no samples is drawn as
+    // the average line inside a min–max band of the same period.
+    const mine = variants.filter((v) => v.metric === view.metric);
+    const avg = mine.filter((v) => v.aggregate === 'avg').sort((a, b) => a.periodS - b.periodS)[0];
+    const aggregated = !mine.some((v) => v.aggregate === 'sample') && avg && mine.some((v) => v.aggregate === 'min' && v.periodS === avg.periodS) && mine.some((v) => v.aggregate === 'max' && v.periodS === avg.periodS);
+    const url = (from, step, extra) => `/api/v1/devices/${encodeURIComponent(id)}/series/${encodeURIComponent(view.metric)}${qs({ from, to, step, ...extra })}`;
+    const series = (from, step) => apiJson(url(from, step, aggregated ? { aggregate: 'avg', period: avg.periodS, agg: 'avg' } : { agg: view.agg }), opts);
+    const bandOf = async (from, step) => {
+      if (!aggregated) return undefined;
+      const [lower, upper] = await Promise.all([
+        apiJson(url(from, step, { aggregate: 'min', period: avg.periodS, agg: 'min' }), opts),
+        apiJson(url(from, step, { aggregate: 'max', period: avg.periodS, agg: 'max' }), opts),
+      ]);
+      return { lower: lower.points, upper: upper.points };
+    };
     chartInfo.textContent = '…';
     try {
       let from = to - range;
@@ -194,16 +210,18 @@ export function mountDevice(root, { id, params, navigate }) {
           since = first;
         }
       }
+      const band = await bandOf(from, step);
       if (seq !== loadSeq) return;
       const def = metricDef(view.metric);
-      chart = createChart({ points: r.points, from, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds: thresholdsFor(device, view.metric), step: r.step });
+      chart = createChart({ points: r.points, from, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds: thresholdsFor(device, view.metric), step: r.step, band });
+      chartBox.dataset.aggregate = aggregated ? `avg/${avg.periodS}` : '';
       chartResolution = r.resolution;
       chartBox.replaceChildren(chart.el);
       chartBox.dataset.metric = view.metric;
       chartBox.dataset.from = String(from);
       chartBox.dataset.to = String(to);
       const res = r.resolution === 'raw' ? t('raw') : r.resolution === '1m' ? t('rollup1m') : r.resolution === '1h' ? t('rollup1h') : r.resolution;
-      chartInfo.textContent = `${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}${since ? ` · ${t('dataSince')} ${fmtTime(since)}` : ''}`;
+      chartInfo.textContent = `${aggregated ? `${t('periodAvgBand')} (${fmtStep(avg.periodS * 1000)}) · ` : ''}${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}${since ? ` · ${t('dataSince')} ${fmtTime(since)}` : ''}`;
     } catch (err) {
       if (err?.name === 'AbortError' || seq !== loadSeq) return;
       chart = undefined;
@@ -328,7 +346,8 @@ export function mountDevice(root, { id, params, navigate }) {
   (async () => {
     try {
       const rec = await apiJson(`/api/v1/devices/${encodeURIComponent(id)}`, opts);
-      metrics = (rec.metrics ?? []).map((m) => m.metric);
+      variants = rec.metrics ?? [];
+      metrics = [...new Set(variants.map((m) => m.metric))];
       const { metrics: _m, ...record } = rec;
       device = Object.assign(state.devices.get(id) ?? {}, record);
       state.devices.set(id, device);
@@ -362,7 +381,7 @@ export function mountDevice(root, { id, params, navigate }) {
         if (r.device !== id) continue;
         if (!metrics.includes(r.metric)) (metrics.push(r.metric), (newMetric = true));
         // Rollups (7 d, 30 d) are not extended with raw points: the next load shows the new bucket.
-        if (chart && r.metric === view.metric && chartResolution === 'raw') chart.addPoint({ ts: r.ts, value: r.value, quality: r.quality });
+        if (chart && r.metric === view.metric && chartResolution === 'raw' && !r.aggregate) chart.addPoint({ ts: r.ts, value: r.value, quality: r.quality });
       }
       renderLatest();
       for (const metric of batch.readings.filter((r) => r.device === id).map((r) => r.metric)) latestGrid.querySelector(`[data-metric="${CSS.escape(metric)}"]`)?.classList.add('flash');
