@@ -53,30 +53,30 @@ SQLite in the data directory unless --store (or store: in collector.yaml) names 
   migrate: `Usage: yiwang collector migrate --from DATA_DIR --to postgres://user@host/db
 
 Copies an embedded collector's data into an empty PostgreSQL database, with progress.`,
-  token: `Usage: yiwang collector token create|list|revoke [--config FILE] [--data-dir DIR]
+  token: `Usage: yiwang collector token create|list|revoke [--config FILE] [--data-dir DIR | --store URL]
 
   token create (--bureau NAME | --admin) [--name NAME]   print a new API token once (stored hashed)
   token list                                             names, bureaus and creation times
   token revoke --name NAME                               revoke every token with this name`,
-  'token create': `Usage: yiwang collector token create (--bureau NAME | --admin) [--name NAME] [--config FILE] [--data-dir DIR]
+  'token create': `Usage: yiwang collector token create (--bureau NAME | --admin) [--name NAME] [--config FILE] [--data-dir DIR | --store URL]
 
 Prints a new API token once (the collector keeps only its hash). A bureau token sees only the devices whose
 共享范围 includes the bureau. Bureaus: water, environment, fire, emergency, public_security, urban_management,
 transport, or any lower-case name. --name defaults to <bureau>-bureau (or admin).`,
-  'token list': 'Usage: yiwang collector token list [--config FILE] [--data-dir DIR]',
-  'token revoke': 'Usage: yiwang collector token revoke --name NAME [--config FILE] [--data-dir DIR]',
-  edge: `Usage: yiwang collector edge add|list|remove|hash [--config FILE] [--data-dir DIR]
+  'token list': 'Usage: yiwang collector token list [--config FILE] [--data-dir DIR | --store URL]',
+  'token revoke': 'Usage: yiwang collector token revoke --name NAME [--config FILE] [--data-dir DIR | --store URL]',
+  edge: `Usage: yiwang collector edge add|list|remove|hash [--config FILE] [--data-dir DIR | --store URL]
 
   edge add --id EDGE_ID [--password PW]   register an edge; prints its password once (stored hashed)
   edge list                               edges with connection state and committed sequence
   edge remove --id EDGE_ID
   edge hash --password PW                 print a scrypt hash for collector.yaml edges[]`,
-  'edge add': `Usage: yiwang collector edge add --id EDGE_ID [--password PW] [--config FILE] [--data-dir DIR]
+  'edge add': `Usage: yiwang collector edge add --id EDGE_ID [--password PW] [--config FILE] [--data-dir DIR | --store URL]
 
 Registers an edge and prints its password once (without --password a random one). Put it on the edge box:
 yiwang edge init ... --uplink-password PW (it goes to edge.env, never into edge.yaml).`,
-  'edge list': 'Usage: yiwang collector edge list [--config FILE] [--data-dir DIR]',
-  'edge remove': 'Usage: yiwang collector edge remove --id EDGE_ID [--config FILE] [--data-dir DIR]',
+  'edge list': 'Usage: yiwang collector edge list [--config FILE] [--data-dir DIR | --store URL]',
+  'edge remove': 'Usage: yiwang collector edge remove --id EDGE_ID [--config FILE] [--data-dir DIR | --store URL]',
   'edge hash': 'Usage: yiwang collector edge hash --password PW\n\nPrints a scrypt hash for an edges[] entry of collector.yaml.',
 };
 
