@@ -98,7 +98,8 @@ export interface DeviceProfile {
     sampleSeconds?: number;
     snapshotMaxBytes?: number;
   };
-  hj212?: { systemCode?: string; realtimeIntervalS?: number };
+  /** The station's upload schedule: real-time (2011) interval, minute data (2051) interval, hourly (2061) and daily (2031) data. */
+  hj212?: { systemCode?: string; realtimeIntervalS?: number; minuteIntervalS?: number; hourlyData?: boolean; dailyData?: boolean };
   sl651?: { stationCategory?: string; reportIntervalS?: number };
   health?: {
     expectedIntervalS?: number;  // how often data is expected (push protocols)
@@ -192,7 +193,13 @@ export const PROFILE_JSON_SCHEMA = {
     hj212: {
       type: 'object',
       additionalProperties: false,
-      properties: { systemCode: { type: 'string', pattern: '^\\d{2}$' }, realtimeIntervalS: posInt },
+      properties: {
+        systemCode: { type: 'string', pattern: '^\\d{2}$' },
+        realtimeIntervalS: posInt,
+        minuteIntervalS: posInt,
+        hourlyData: { type: 'boolean' },
+        dailyData: { type: 'boolean' },
+      },
     },
     sl651: {
       type: 'object',

@@ -21,6 +21,7 @@ export const RECORD_LABELS_ZH = {
   fillLight: { none: '无补光', infrared: '红外', white_light: '白光', other: '其他' },
   direction: { E: '东', W: '西', S: '南', N: '北', SE: '东南', NE: '东北', SW: '西南', NW: '西北', omni: '全向' },
   siteType: { village: '村', street: '街道', water_station: '水务站', other: '其他' },
+  waterBody: { river: '河流', lake: '湖泊', reservoir: '水库' },
   bureau: {
     water: '水务', environment: '环保', fire: '消防', emergency: '应急', public_security: '公安',
     urban_management: '城管', transport: '交通',
@@ -99,6 +100,10 @@ export function validateRecord(r: DeviceRecord): RecordIssue[] {
   oneOf(r.lifecycle, LIFECYCLES, 'lifecycle', out);
   oneOf(r.runtimeStatus, RUNTIME_STATUSES, 'runtimeStatus', out);
   if (r.site?.type !== undefined) oneOf(r.site.type, SITE_TYPES, 'site.type', out);
+  oneOf(r.waterBody, Object.keys(ZH.waterBody), 'waterBody', out);
+  for (const [i, s] of (r.schedules ?? []).entries()) {
+    if (!(Number.isSafeInteger(s.intervalMs) && s.intervalMs >= 100)) out.push({ path: `schedules[${i}].intervalMs`, message: `${s.intervalMs} must be an interval of at least 100 ms` });
+  }
   const loc = r.location;
   if (loc?.longitude !== undefined && (loc.longitude < -180 || loc.longitude > 180)) {
     out.push({ path: 'location.longitude', message: `${loc.longitude} is outside -180..180` });
@@ -162,6 +167,7 @@ export const RECORD_COLUMNS: Column[] = [
   { zh: '站点编码', get: (r) => r.site?.id, set: (r, v) => (site(r).id = v) },
   { zh: '站点名称', get: (r) => r.site?.name, set: (r, v) => (site(r).name = v) },
   { zh: '站点类型', get: (r) => label(ZH.siteType, r.site?.type), set: (r, v) => (site(r).type = unlabel(ZH.siteType)(v)) },
+  { zh: '水体类型', get: (r) => label(ZH.waterBody, r.waterBody), set: (r, v) => (r.waterBody = v === '' ? undefined : unlabel(ZH.waterBody)(v)) },
   { zh: '应用场景', get: (r) => r.scenario, set: (r, v) => (r.scenario = v) },
   { zh: '行业属性', get: (r) => r.industry, set: (r, v) => (r.industry = v) },
   {

@@ -164,6 +164,7 @@ export const EDGE_CONFIG_SCHEMA = {
           maintainer: { type: 'string' },
           maintainerContact: { type: 'string' },
           lifecycle: { enum: ['in_use', 'under_repair', 'removed'] },
+          waterBody: { enum: ['river', 'lake', 'reservoir'] },
           camera: { type: 'object' },
         },
       },

@@ -7,9 +7,10 @@ import type { Logger } from '../core/log.js';
 import type { DeviceProfile, ProfileCatalog, ProtocolName } from '../core/profiles.js';
 import { validateRecord } from '../core/records.js';
 import { customMetricDef, type CustomMetricDecl } from '../schema/metrics.js';
-import type { DeviceRecord, MetricDefinition } from '../schema/types.js';
+import type { DataSchedule, DeviceRecord, MetricDefinition } from '../schema/types.js';
 import type { DeviceConfig, EdgeConfig } from './config.js';
 import type { EdgePipeline } from './pipeline.js';
+import { dataSchedules } from './schedule.js';
 
 const ADAPTER_MODULES: Record<ProtocolName, () => Promise<{ default: AdapterFactory }>> = {
   modbus: () => import('../protocols/modbus/index.js'),
@@ -41,8 +42,11 @@ export function recordFor(d: DeviceConfig, profile: DeviceProfile, cfg: EdgeConf
     lifecycle: d.lifecycle ?? 'in_use',
     edgeId: cfg.edge.id,
     ...(profile.customMetrics?.length ? { customMetrics: profile.customMetrics.map(metricDefinition) } : {}),
+    ...withSchedules(dataSchedules(profile, connection)),
   };
 }
+
+const withSchedules = (schedules: DataSchedule[]) => (schedules.length ? { schedules } : {});
 
 /** A custom metric as the 一机一档 record carries it to the collector. */
 function metricDefinition(d: CustomMetricDecl): MetricDefinition {

@@ -28,6 +28,11 @@ export const METRICS: readonly MetricDef[] = [
   M('rainfall_cumulative', 'mm', '累计降雨量', 'Cumulative rainfall', 'hydrology', [0, 100000]),
   M('rainfall_1h', 'mm', '1小时降雨量', 'Rainfall, last hour', 'hydrology', [0, 300]),
   M('rainfall_daily', 'mm', '日降雨量', 'Daily rainfall', 'hydrology', [0, 1500]),
+  // Rolling totals the edge evaluates rain-intensity alarms on (profile `totalAlarms`); events name them.
+  M('rainfall_3h', 'mm', '3小时降雨量', 'Rainfall, last 3 hours', 'hydrology', [0, 600]),
+  M('rainfall_6h', 'mm', '6小时降雨量', 'Rainfall, last 6 hours', 'hydrology', [0, 800]),
+  M('rainfall_12h', 'mm', '12小时降雨量', 'Rainfall, last 12 hours', 'hydrology', [0, 1000]),
+  M('rainfall_24h', 'mm', '24小时降雨量', 'Rainfall, last 24 hours', 'hydrology', [0, 1500]),
   M('flow_rate', 'm³/s', '流量', 'Flow rate', 'hydrology', [-100000, 100000]),
   M('flow_velocity', 'm/s', '流速', 'Flow velocity', 'hydrology', [-20, 20]),
   M('flow_total', 'count', '累计流量', 'Totalised flow (m³)', 'hydrology', [0, 1e12]),
@@ -111,6 +116,16 @@ export function customMetricProblems(d: CustomMetricDecl): string[] {
 export function customMetricDef(d: CustomMetricDecl): MetricDef {
   return { name: d.name, unit: findUnit(d.unit)?.symbol ?? d.unit, zh: d.zh, en: d.en, type: d.type ?? 'number', range: d.range, category: 'custom' };
 }
+
+/**
+ * Rainfall metrics whose values are amounts fallen over a period ending at the reading (increments, 1-hour and
+ * daily rainfall as sent): period totals add them up.
+ */
+export const RAIN_AMOUNT_METRICS: readonly string[] = ['rainfall', 'rainfall_1h', 'rainfall_daily'];
+/** Rainfall metrics that are cumulative counters (tipping-bucket totals, SL 651 PT): period totals add their rises. */
+export const RAIN_COUNTER_METRICS: readonly string[] = ['rainfall_cumulative'];
+/** Rolling rainfall totals by window, in hours (rain-intensity alarms; the 1-hour one is also a reported element). */
+export const RAIN_WINDOW_METRICS: Readonly<Record<number, string>> = { 1: 'rainfall_1h', 3: 'rainfall_3h', 6: 'rainfall_6h', 12: 'rainfall_12h', 24: 'rainfall_24h' };
 
 // The catalog must be self-consistent: checked once at load so a typo never ships.
 for (const m of METRICS) {

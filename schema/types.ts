@@ -120,6 +120,19 @@ export interface DeviceRecord {
   updatedAt?: number;
   edgeId?: string;
   customMetrics?: MetricDefinition[];
+  /** What data the device is expected to send, and how often (completeness / 到报率). */
+  schedules?: DataSchedule[];
+  /** river | lake | reservoir (GB 3838 classes: TP limits, TN counted only for lakes and reservoirs). */
+  waterBody?: string;
+}
+
+/** One kind of data a device is expected to send on a schedule (see yiwang.proto DataSchedule). */
+export interface DataSchedule {
+  name: string;
+  intervalMs: number;
+  /** 0: samples; else aggregates of this period. */
+  periodS?: number;
+  primary?: boolean;
 }
 
 /** A metric outside the catalog carried with the record that uses it (see CustomMetricDecl). */

@@ -33,7 +33,7 @@ export interface FieldLabel {
   zh: string;
   en: string;
   /** The enumeration (in labels.zh / the page's English tables) its values belong to. */
-  enum?: 'kind' | 'lifecycle' | 'siteType' | 'bureau' | 'cameraType' | 'fillLight' | 'direction' | 'runtime';
+  enum?: 'kind' | 'lifecycle' | 'siteType' | 'bureau' | 'cameraType' | 'fillLight' | 'direction' | 'runtime' | 'waterBody';
 }
 
 /**
@@ -57,6 +57,8 @@ export const RECORD_FIELD_LABELS: Record<string, FieldLabel> = {
   'site.id': { zh: '站点编码', en: 'Site id' },
   'site.name': { zh: '站点名称', en: 'Site name' },
   'site.type': { zh: '站点类型', en: 'Site type', enum: 'siteType' },
+  waterBody: { zh: '水体类型', en: 'Water body', enum: 'waterBody' },
+  schedules: { zh: '数据上报计划', en: 'Reporting schedule' },
   scenario: { zh: '应用场景', en: 'Scenario' },
   industry: { zh: '行业属性', en: 'Industry' },
   sharingScope: { zh: '共享范围', en: 'Shared with', enum: 'bureau' },

@@ -147,7 +147,7 @@ export interface EventStore {
 
 // ---- series ----
 
-export const AGGS = ['avg', 'min', 'max', 'last', 'count'] as const;
+export const AGGS = ['avg', 'min', 'max', 'last', 'count', 'sum'] as const;
 export type Agg = (typeof AGGS)[number];
 export type Resolution = 'raw' | '1m' | '1h';
 
@@ -167,6 +167,8 @@ export interface SeriesPoint {
   ts: number;
   value: number | string | null;
   quality: QualityName;
+  /** Period totals (rainfall `agg=sum`): end of the period (exclusive); `ts` is its start. */
+  end?: number;
 }
 
 export interface SeriesResult extends SeriesVariant {
@@ -188,6 +190,11 @@ export interface SeriesQuery {
   /** Which variant; default: samples when the device has them, else the shortest-period average, else any. */
   aggregate?: AggregateName;
   periodS?: number;
+  /**
+   * Buckets start where (ts + alignOffsetMs) is a multiple of the step. Default 8 h (China time): 1-day buckets are
+   * Beijing calendar days; 0 makes them UTC days (= hydrological days, 08:00 Beijing).
+   */
+  alignOffsetMs?: number;
 }
 
 export interface LatestRow extends SeriesVariant {

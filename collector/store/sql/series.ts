@@ -1,6 +1,7 @@
 // Time-series queries on SQL: raw points or 1-minute / 1-hour rollups picked from the requested step, latest
 // values, and the series (metric × aggregate variant) a device has. Rollups are written by the ingest
 // (sql/ingest.ts); every accepted reading counts in them, also readings that share a timestamp.
+import { CHINA_OFFSET_MS } from '../../../core/china-time.js';
 import { QUALITY_NAMES, type QualityName } from '../../../schema/types.js';
 import { AGGREGATE_NAMES, type Agg, type AggregateName, type LatestRow, type Resolution, type SeriesPoint, type SeriesQuery, type SeriesResult, type SeriesStore, type SeriesVariant } from '../types.js';
 import type { SqlDb, SqlValue } from './driver.js';
@@ -48,10 +49,10 @@ interface RollupAcc {
 /** Folds raw points into buckets of `step` ms. */
 class Bucketer {
   private readonly buckets = new Map<number, RollupAcc>();
-  constructor(private readonly step: number, private readonly agg: Agg) {}
+  constructor(private readonly step: number, private readonly agg: Agg, private readonly offset: number) {}
 
   add(ts: number, v: number, worst: number): void {
-    const b = ts - (((ts % this.step) + this.step) % this.step);
+    const b = ts - ((((ts + this.offset) % this.step) + this.step) % this.step);
     const a = this.buckets.get(b);
     if (!a) this.buckets.set(b, { bucket: b, min: v, max: v, sum: v, count: 1, last: v, lastTs: ts, worst });
     else {
@@ -72,7 +73,7 @@ class Bucketer {
 }
 
 const pick = (agg: Agg, sum: number, count: number, min: number, max: number, last: number | null) =>
-  agg === 'avg' ? sum / count : agg === 'min' ? min : agg === 'max' ? max : agg === 'count' ? count : last;
+  agg === 'avg' ? sum / count : agg === 'min' ? min : agg === 'max' ? max : agg === 'count' ? count : agg === 'sum' ? sum : last;
 
 interface SeriesRow {
   sid: number;
@@ -114,13 +115,14 @@ export class SqlSeries implements SeriesStore {
     if (!s) return undefined;
     const { resolution, step } = chooseResolution(q);
     const base = { device: deviceId, ...variantOf(s), resolution, step };
+    const offset = q.alignOffsetMs ?? CHINA_OFFSET_MS;
     if (resolution === 'raw') {
       const points = await this.db.all<{ ts: number; value: number | null; text: string | null; quality: number }>(
         'SELECT ts, value, text, quality FROM points WHERE sid = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, src, seq LIMIT $4',
         [s.sid, q.from, q.to, q.maxRawPoints ?? 1_000_000],
       );
       if (step === null) return { ...base, points: points.map((r) => ({ ts: r.ts, value: r.value ?? r.text, quality: qualityName(r.quality) })) };
-      const acc = new Bucketer(step, q.agg);
+      const acc = new Bucketer(step, q.agg, offset);
       for (const r of points) if (r.value !== null) acc.add(r.ts, r.value, r.quality);
       return { ...base, points: acc.points() };
     }
@@ -128,17 +130,18 @@ export class SqlSeries implements SeriesStore {
     const table = resolution === '1m' ? 'rollup_1m' : 'rollup_1h';
     const unit = resolution === '1m' ? MINUTE : HOUR;
     const from = q.from - (((q.from % unit) + unit) % unit);
-    const params: SqlValue[] = [step!, s.sid, from, q.to];
+    // Shifting by the offset modulo the step keeps every value positive and the SQL the same on both engines.
+    const params: SqlValue[] = [step!, s.sid, from, q.to, ((offset % step!) + step!) % step!];
     const rows2 = await this.db.all<{ b: number; mn: number; mx: number; s: number; n: number; w: number }>(
-      `SELECT bucket - bucket % $1 AS b, min(min) AS mn, max(max) AS mx, sum(sum) AS s, sum(count) AS n, max(worst) AS w
+      `SELECT bucket - (bucket + $5) % $1 AS b, min(min) AS mn, max(max) AS mx, sum(sum) AS s, sum(count) AS n, max(worst) AS w
        FROM ${table} WHERE sid = $2 AND bucket >= $3 AND bucket < $4 GROUP BY 1 ORDER BY 1`,
       params,
     );
     let lastOf: Map<number, number> | undefined;
     if (q.agg === 'last') {
       const lasts = await this.db.all<{ b: number; last: number }>(
-        `SELECT b, last FROM (SELECT bucket - bucket % $1 AS b, last,
-           row_number() OVER (PARTITION BY bucket - bucket % $1 ORDER BY last_ts DESC) AS rn
+        `SELECT b, last FROM (SELECT bucket - (bucket + $5) % $1 AS b, last,
+           row_number() OVER (PARTITION BY bucket - (bucket + $5) % $1 ORDER BY last_ts DESC) AS rn
          FROM ${table} WHERE sid = $2 AND bucket >= $3 AND bucket < $4) x WHERE rn = 1`,
         params,
       );

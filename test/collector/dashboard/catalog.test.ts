@@ -6,7 +6,7 @@ describe('catalog labels', () => {
   it('labels record fields with the CSV export’s 一机一档 column names', () => {
     const headers = new Set(RECORD_COLUMNS.map((c) => c.zh));
     // Every field the CSV exports has the same Chinese name on the page; the rest are page-only extras.
-    const pageOnly = ['帧率', '码率 (kbit/s)', '硬件编号', '时钟偏差 (ms)', '接入网关'];
+    const pageOnly = ['帧率', '码率 (kbit/s)', '硬件编号', '时钟偏差 (ms)', '接入网关', '数据上报计划'];
     for (const [path, l] of Object.entries(RECORD_FIELD_LABELS)) {
       if (!pageOnly.includes(l.zh)) expect(headers.has(l.zh), `${path}: ${l.zh}`).toBe(true);
     }
