@@ -60,6 +60,8 @@ export interface CollectorConfig {
   feed: { ringSize: number; keepMinutes: number };
   notify?: NotifyConfig;
   dashboard?: DashboardConfig;
+  /** Bureau analytics: a station missing `missedReports` reports of its primary schedule in a row raises an event (checked every `checkIntervalS`). */
+  analytics?: { missedReports?: number; checkIntervalS?: number };
   /** Directory relative paths in the config are resolved against (the config file's). */
   baseDir: string;
 }
@@ -127,6 +129,7 @@ export const COLLECTOR_CONFIG_SCHEMA = obj({
     ['url'],
   ),
   feed: obj({ ringSize: int(1, 10_000_000), keepMinutes: int(1, 10_080) }),
+  analytics: obj({ missedReports: int(1, 10_000), checkIntervalS: int(1, 86_400) }),
   // Checked by their own modules (with cross-field rules); only their type here.
   notify: { type: 'object' },
   dashboard: { type: 'object' },

@@ -13,6 +13,7 @@ import { IngestPipeline } from './ingest/pipeline.js';
 import { CollectorMetrics } from './metrics.js';
 import { openStore, type CollectorStore, type EdgeInfo } from './store/index.js';
 import { InfluxExporter } from './store/influx.js';
+import { DEFAULT_MISSED, MissedReportWatcher } from './analytics/missed.js';
 
 export interface StartCollectorOptions {
   config?: CollectorConfig;   // a ready config (tests); otherwise read from configPath / defaults
@@ -117,6 +118,11 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
     const retentionTimer = setInterval(() => void runRetention(), 3_600_000);
     retentionTimer.unref();
     cleanups.unshift(() => clearInterval(retentionTimer));
+
+    // Stations missing their scheduled reports several times in a row (analytics.missedReports) raise an event.
+    const missed = new MissedReportWatcher(store, { ...DEFAULT_MISSED, ...config.analytics }, log);
+    missed.start();
+    cleanups.unshift(() => missed.stop());
 
     const addEdge = (id: string, password?: string) => createEdge(store, id, password);
     const api: ApiServer = await startApiServer({

@@ -39,3 +39,17 @@ export function codeLabel(table: Record<Lang, Record<string, string>>, lang: Lan
   if (!code) return '';
   return table[lang][code] ?? code;
 }
+
+/** Event kinds (collector/store events.ts EVENT_KIND_NAMES) in words: reports and exports. */
+export const EVENT_KIND_LABELS: Record<Lang, Record<string, string>> = {
+  zh: {
+    unknown: '未知', alarm_raised: '报警', alarm_cleared: '报警解除', device_online: '设备上线', device_offline: '设备离线',
+    device_degraded: '设备异常', threshold_crossed: '越限', video_fault_raised: '视频故障', video_fault_cleared: '视频故障解除',
+    record_changed: '档案变更', data_gap: '数据缺失', data_quarantined: '数据隔离',
+  },
+  en: {
+    unknown: 'unknown', alarm_raised: 'alarm raised', alarm_cleared: 'alarm cleared', device_online: 'device online', device_offline: 'device offline',
+    device_degraded: 'device degraded', threshold_crossed: 'threshold crossed', video_fault_raised: 'video fault', video_fault_cleared: 'video fault cleared',
+    record_changed: 'record changed', data_gap: 'data gap', data_quarantined: 'data quarantined',
+  },
+};

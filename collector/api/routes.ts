@@ -8,6 +8,7 @@ import type { DeviceRecord } from '../../schema/types.js';
 import { createToken } from '../auth/tokens.js';
 import { SEVERITY_NAMES } from '../store/sql/events.js';
 import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName } from '../store/index.js';
+import { ANALYTICS_ROUTES, seriesFor } from './analytics.js';
 import type { ApiContext } from './context.js';
 import { iso, requireAdmin, visibleDevice, type Handler, type Route } from './handler.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readJson, sendJson, sendText, wantsCsv } from './http.js';
@@ -62,14 +63,16 @@ const series: Handler = async (ctx, who, req, res, q, [id, metric]) => {
   const agg = (q.get('agg') ?? 'avg') as Agg;
   if (!AGGS.includes(agg)) throw new HttpError(400, `agg: must be one of ${AGGS.join(', ')}`);
   const step = parseDuration(q.get('step'), 'step');
-  const r = await ctx.store.series.query(id!, metric!, {
+  const r = await seriesFor(ctx, id!, metric!, {
     from, to, step, agg, rawDays: ctx.cfg.retention.rawDays, minuteDays: ctx.cfg.retention.minuteDays, ...parseVariant(q),
   });
   if (!r) throw notFound();
   if (csv) {
+    // Period totals (rainfall agg=sum) also say where each period ends.
+    const ends = r.points.some((p) => p.end !== undefined);
     return sendText(
       res, 200,
-      toCsv(['ts', 'time', 'value', 'unit', 'quality', 'aggregate', 'period_s'], r.points.map((p) => [p.ts, iso(p.ts), p.value, r.unit, p.quality, r.aggregate, r.periodS])),
+      toCsv(['ts', 'time', 'value', 'unit', 'quality', 'aggregate', 'period_s', ...(ends ? ['end_time'] : [])], r.points.map((p) => [p.ts, iso(p.ts), p.value, r.unit, p.quality, r.aggregate, r.periodS, ...(ends ? [iso(p.end!)] : [])])),
       'text/csv; charset=utf-8',
       { 'content-disposition': `attachment; filename="${id}-${metric}${r.aggregate === 'sample' ? '' : `-${r.aggregate}`}.csv"` },
     );
@@ -275,4 +278,5 @@ export const ROUTES: Route[] = [
   { method: 'DELETE', pattern: new RegExp(`^/api/v1/(?:admin/)?edges/${seg}$`), handler: deleteEdge },
   { method: 'POST', pattern: /^\/api\/v1\/tokens$/, handler: addToken },
   { method: 'GET', pattern: /^\/api\/v1\/admin\/quarantine$/, handler: quarantine },
+  ...ANALYTICS_ROUTES,
 ];

@@ -1,7 +1,7 @@
 // The collector's store contract. Everything above the store (ingest, API, CLI, exporters) talks to this
 // interface; two engines implement it from one SQL code base (collector/store/sql): SQLite for the embedded
 // default, PostgreSQL for a cluster of collectors. One test suite runs against both.
-import type { DeviceRecord, SeqRange } from '../../schema/types.js';
+import type { DeviceRecord, SensingEvent, SeqRange } from '../../schema/types.js';
 import type { QualityName } from '../../schema/types.js';
 import type { FeedBus } from './feed.js';
 import type { CommitOptions, CommitResult, IngestJob } from './plan.js';
@@ -293,6 +293,49 @@ export interface OutboxStore {
   process(maxLines: number, send: (lines: string[]) => Promise<void>): Promise<{ lines: number; more: boolean }>;
 }
 
+// ---- bureau analytics (completeness / 到报率, missed-report runs) ----
+
+export interface ArrivalQuery {
+  devices: string[];
+  from: number;
+  to: number;
+  /** Which series count: 0 samples, else aggregates of this period (HJ 212 minute/hourly/daily data). */
+  periodS: number;
+  /** Rollup the cells are built from: 1-minute or 1-hour buckets. */
+  resolution: '1m' | '1h';
+  /** Cell width (a multiple of the rollup bucket) and where cells start: (cell + offsetMs) is a multiple of it. */
+  cellMs: number;
+  offsetMs: number;
+}
+
+export interface Arrival {
+  device: string;
+  /** Cell start (ms). */
+  cell: number;
+  /** Largest reading count of any one of the device's matching series in the cell. */
+  count: number;
+}
+
+/** A device that has missed a schedule's reports several times in a row (raised once per run). */
+export interface MissedRun {
+  device: string;
+  schedule: string;
+  /** Start of the first missed interval. */
+  since: number;
+  raisedAt: number;
+}
+
+export interface AnalyticsStore {
+  arrivals(q: ArrivalQuery): Promise<Arrival[]>;
+  /** Each device's oldest hour with data (any series); devices without data are absent. */
+  firstData(devices: string[]): Promise<Map<string, number>>;
+  openMissedRuns(): Promise<MissedRun[]>;
+  /** Opens the run and stores its event; undefined when the run was already open (another node raised it). */
+  raiseMissedRun(run: MissedRun, event: Omit<SensingEvent, 'seq'>): Promise<StoredEvent | undefined>;
+  /** Closes the run and stores its event; undefined when no run was open. */
+  clearMissedRun(device: string, schedule: string, event: Omit<SensingEvent, 'seq'>): Promise<StoredEvent | undefined>;
+}
+
 export interface RetentionDays {
   rawDays: number;
   minuteDays: number;
@@ -311,6 +354,8 @@ export interface CollectorStore {
   readonly tokens: TokenStore;
   readonly quarantine: QuarantineStore;
   readonly outbox: OutboxStore;
+  /** Bureau analytics: report arrivals, first data, missed-report runs. */
+  readonly analytics: AnalyticsStore;
   /** Live readings and events committed by this store (any node, in a cluster). */
   readonly feed: FeedBus;
   /** The ingest transaction: dedup by (edge, seq), ownership, persistence, committed ranges; feed published after commit. */

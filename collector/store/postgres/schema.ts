@@ -74,4 +74,14 @@ CREATE TABLE feed (fid BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL, items 
 CREATE TABLE feed_listeners (node TEXT PRIMARY KEY, listeners INTEGER NOT NULL, at BIGINT NOT NULL);
 `;
 
-export const POSTGRES_MIGRATIONS: Migration[] = [{ version: 1, description: 'cluster schema', sql: V1 }];
+// Version 4 (bureau analytics): runs of missed reports, one row per open run (raised once per run).
+const V4 = `
+CREATE TABLE missed_runs (
+  device_id TEXT NOT NULL, schedule TEXT NOT NULL, since BIGINT NOT NULL, raised_at BIGINT NOT NULL, PRIMARY KEY (device_id, schedule)
+);
+`;
+
+export const POSTGRES_MIGRATIONS: Migration[] = [
+  { version: 1, description: 'cluster schema', sql: V1 },
+  { version: 4, description: 'bureau analytics: missed-report runs', sql: V4 },
+];

@@ -74,6 +74,7 @@ export class PgStore extends SqlFacets implements CollectorStore {
     private readonly opts: PgStoreOptions,
   ) {
     super(db);
+    this.analytics.useFeed({ inTx: (tx, items) => feed.writeInTx(tx, items) });
     this.outbox = {
       pending: async () => {
         const r = await db.get<{ rows: number; lines: number | null }>('SELECT count(*) AS rows, sum(n) AS lines FROM influx_outbox');

@@ -1,4 +1,5 @@
 // The parts of a CollectorStore that are the same SQL on both engines, composed once.
+import { SqlAnalytics } from './analytics.js';
 import type { SqlDb } from './driver.js';
 import { SqlEdges } from './edges.js';
 import { SqlEvents } from './events.js';
@@ -16,6 +17,7 @@ export class SqlFacets {
   readonly video: SqlVideo;
   readonly tokens: SqlTokens;
   readonly quarantine: SqlQuarantine;
+  readonly analytics: SqlAnalytics;
 
   constructor(db: SqlDb) {
     this.registry = new SqlRegistry(db);
@@ -25,6 +27,7 @@ export class SqlFacets {
     this.video = new SqlVideo(db);
     this.tokens = new SqlTokens(db);
     this.quarantine = new SqlQuarantine(db);
+    this.analytics = new SqlAnalytics(db);
   }
 }
 

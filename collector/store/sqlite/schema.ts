@@ -124,7 +124,15 @@ CREATE INDEX quarantine_received ON quarantine(received_at);
 CREATE INDEX quarantine_device ON quarantine(device_id, reason, received_at);
 `;
 
+// Version 5 (bureau analytics): runs of missed reports, one row per open run (raised once per run).
+const V5 = `
+CREATE TABLE missed_runs (
+  device_id TEXT NOT NULL, schedule TEXT NOT NULL, since INTEGER NOT NULL, raised_at INTEGER NOT NULL, PRIMARY KEY (device_id, schedule)
+) WITHOUT ROWID;
+`;
+
 export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 1, description: 'first release schema', sql: V1 },
   { version: 2, description: 'every reading kept (series, ts, edge, seq), aggregate series, registrar ownership, quarantine', sql: V2 },
+  { version: 5, description: 'bureau analytics: missed-report runs', sql: V5 },
 ];

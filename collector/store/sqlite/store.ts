@@ -45,6 +45,7 @@ export class SqliteStore extends SqlFacets implements CollectorStore {
   private constructor(readonly db: SqliteDb, readonly location: string, opts: SqliteStoreOptions) {
     super(db);
     this.feed = new LocalFeed(opts.feedRingSize ?? 10_000);
+    this.analytics.useFeed({ afterCommit: (items) => this.feed.publish(items) });
     this.outbox = {
       pending: async () => {
         const r = await db.get<{ rows: number; lines: number | null }>('SELECT count(*) AS rows, sum(n) AS lines FROM influx_outbox');
