@@ -95,11 +95,15 @@ export class MissedReportWatcher {
     if (first === undefined) return; // never reported: nothing to miss yet (a device that never came up is an install problem)
     const n = this.opts.missedReports;
     const plan = cellPlan(intervalMs, 'day', true);
-    // Cells enough for a run of n reports plus the one before it, and the grace of the newest.
-    const cells = Math.ceil(((n + 1) * intervalMs) / plan.cellMs) + 1;
-    const from = cellStart(now - (cells + 1) * plan.cellMs - Math.min(intervalMs, HOUR_MS), plan.cellMs);
-    const rows = await this.store.analytics.arrivals({ devices: [d.id], from, to: now + 1, periodS, resolution: plan.resolution, cellMs: plan.cellMs, offsetMs: CHINA_OFFSET_MS });
-    const run = trailingMissed(plan, new Map(rows.map((r) => [r.cell, r.count])), first, now, cells);
+    const scan = async (cells: number) => {
+      const from = cellStart(now - (cells + 1) * plan.cellMs - Math.min(intervalMs, HOUR_MS), plan.cellMs);
+      const rows = await this.store.analytics.arrivals({ devices: [d.id], from, to: now + 1, periodS, resolution: plan.resolution, cellMs: plan.cellMs, offsetMs: CHINA_OFFSET_MS });
+      return trailingMissed(plan, new Map(rows.map((r) => [r.cell, r.count])), first, now, cells);
+    };
+    // Cheap check first: cells enough for a run of n reports plus the one before it.
+    let run = await scan(Math.ceil(((n + 1) * intervalMs) / plan.cellMs) + 1);
+    // Raising (rare): look further back for where the run really began (at most a week).
+    if (run.missed >= n && !isOpen) run = await scan(Math.min(10_000, Math.ceil((7 * 86_400_000) / plan.cellMs)));
     const every = Math.round(intervalMs / 1000);
     if (run.missed >= n && !isOpen) {
       const e = await this.store.analytics.raiseMissedRun(
