@@ -6,7 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject } from 'ajv';
 import YAML from 'yaml';
-import { customMetricDef, customMetricProblems, findMetric, type CustomMetricDecl, type MetricDef } from '../schema/metrics.js';
+import { customMetricDef, customMetricProblems, findMetric, RAIN_AMOUNT_METRICS, RAIN_COUNTER_METRICS, RAIN_WINDOW_METRICS, type CustomMetricDecl, type MetricDef } from '../schema/metrics.js';
 import { UnitError, unitConverter } from '../schema/units.js';
 
 export const PROTOCOLS = ['modbus', 'mqtt', 'opcua', 'onvif', 'hj212', 'sl651'] as const;
@@ -54,6 +54,14 @@ export interface AlarmDef {
   when?: boolean;                  // boolean metrics: the value that means alarm
 }
 
+/** A rain-intensity alarm on the rolling total of a rainfall point over the last `hours` (canonical unit, mm). */
+export interface TotalAlarmDef {
+  hours: number;                   // 1, 3, 6, 12 or 24
+  warning?: number;
+  alarm?: number;
+  hysteresis?: number;             // default 1% of the threshold
+}
+
 export interface PointDef {
   name: string;
   metric: string;
@@ -61,6 +69,8 @@ export interface PointDef {
   scale?: number;          // value = raw * scale + offset (before unit conversion)
   offset?: number;
   alarms?: AlarmDef;
+  /** Rainfall points (increments or a cumulative counter): alarms on rolling 1/3/6/12/24-hour totals. */
+  totalAlarms?: TotalAlarmDef[];
   modbus?: ModbusPoint;
   mqtt?: MqttPoint;
   opcua?: OpcuaPoint;
@@ -235,6 +245,15 @@ export const PROFILE_JSON_SCHEMA = {
               when: { type: 'boolean' },
             },
           },
+          totalAlarms: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['hours'],
+              properties: { hours: { enum: Object.keys(RAIN_WINDOW_METRICS).map(Number) }, warning: num, alarm: num, hysteresis: { type: 'number', minimum: 0 } },
+            },
+          },
           modbus: {
             type: 'object',
             additionalProperties: false,
@@ -381,6 +400,16 @@ export function validateProfile(data: unknown, extraMetrics: CustomMetricDecl[] 
         add(`${at}/alarms`, `alarm level ${a.alarm} must be ${below ? 'below' : 'above'} the warning level ${a.warning}`);
       }
     }
+    if (pt.totalAlarms?.length && !RAIN_AMOUNT_METRICS.includes(pt.metric) && !RAIN_COUNTER_METRICS.includes(pt.metric)) {
+      add(`${at}/totalAlarms`, `rolling totals need a rainfall metric (${[...RAIN_AMOUNT_METRICS, ...RAIN_COUNTER_METRICS].join(', ')}), not ${pt.metric}`);
+    }
+    const windows = new Set<number>();
+    pt.totalAlarms?.forEach((t, j) => {
+      if (windows.has(t.hours)) add(`${at}/totalAlarms/${j}/hours`, `duplicate ${t.hours}-hour window`);
+      windows.add(t.hours);
+      if (t.warning === undefined && t.alarm === undefined) add(`${at}/totalAlarms/${j}`, 'needs a warning or an alarm level');
+      if (t.warning !== undefined && t.alarm !== undefined && t.alarm < t.warning) add(`${at}/totalAlarms/${j}`, `alarm level ${t.alarm} must be above the warning level ${t.warning}`);
+    });
     const key = protocolKey(p.protocol);
     if (key && pt[key] === undefined) add(at, `point "${pt.name}" has no ${key} mapping for protocol ${p.protocol}`);
     if (pt.modbus) {

@@ -5,6 +5,8 @@ import { metricOf, type AlarmDef, type DeviceProfile, type PointDef } from '../c
 import type { MetricDef } from '../schema/metrics.js';
 import { unitConverter } from '../schema/units.js';
 import { Aggregate, EventKind, Quality, Severity, type Reading, type SensingEvent } from '../schema/types.js';
+import { numericLevel, type AlarmLevel } from './alarm-level.js';
+import { RainTotals } from './rain-totals.js';
 
 export type UnsequencedReading = Omit<Reading, 'seq'>;
 export type UnsequencedEvent = Omit<SensingEvent, 'seq'>;
@@ -50,13 +52,14 @@ export interface NormalizeResult {
 const QUALITY = { good: Quality.GOOD, uncertain: Quality.UNCERTAIN, bad: Quality.BAD } as const;
 const AGG = { avg: Aggregate.AVG, min: Aggregate.MIN, max: Aggregate.MAX, total: Aggregate.TOTAL } as const;
 
-/** Alarm level per (device, point): 0 none, 1 warning, 2 alarm. */
-type AlarmLevel = 0 | 1 | 2;
+export { numericLevel } from './alarm-level.js';
 
 export class Normalizer {
   private readonly devices = new Map<string, CompiledDevice>();
   private readonly byProfile = new WeakMap<DeviceProfile, Map<string, CompiledPoint>>();
   private readonly alarmState = new Map<string, AlarmLevel>();
+  /** Rolling rainfall totals of points with `totalAlarms` (rain intensity). */
+  private readonly rainTotals = new RainTotals();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -91,6 +94,7 @@ export class Normalizer {
 
   removeDevice(deviceId: string): void {
     this.devices.delete(deviceId);
+    this.rainTotals.removeDevice(deviceId);
     for (const k of [...this.alarmState.keys()]) if (k.startsWith(`${deviceId}\u0000`)) this.alarmState.delete(k);
   }
 
@@ -163,6 +167,9 @@ export class Normalizer {
       if (p.alarm && reading.quality !== Quality.BAD && !s.aggregate) {
         const ev = this.evaluateAlarm(s.deviceId, p, converted, reading.ts);
         if (ev) out.events.push(ev);
+      }
+      if (p.def.totalAlarms?.length && reading.quality !== Quality.BAD && !s.aggregate && typeof converted === 'number') {
+        out.events.push(...this.rainTotals.evaluate(s.deviceId, p.def.name, p.metric.name, converted, reading.ts, p.def.totalAlarms));
       }
     }
     return out;
@@ -253,19 +260,6 @@ function receiveStamp(dev: CompiledDevice, series: string, receivedAt: number): 
 
 function describeTime(ts: number): string {
   return Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : `invalid (${ts})`;
-}
-
-/** Level with hysteresis: entering a level needs the threshold; leaving it needs threshold -/+ hysteresis. */
-export function numericLevel(a: AlarmDef, v: number, prev: AlarmLevel): AlarmLevel {
-  const below = a.direction === 'below';
-  const beyond = (t: number | undefined, h: number) => t !== undefined && (below ? v <= t + h : v >= t - h);
-  const hyst = (t: number | undefined) => (t === undefined ? 0 : (a.hysteresis ?? Math.abs(t) * 0.01));
-  // Still inside a level we are in: only leave it once past the hysteresis band.
-  const stay2 = prev === 2 && beyond(a.alarm, hyst(a.alarm));
-  if (beyond(a.alarm, 0) || stay2) return 2;
-  const stay1 = prev >= 1 && beyond(a.warning, hyst(a.warning));
-  if (beyond(a.warning, 0) || stay1) return 1;
-  return 0;
 }
 
 /** Strips binary floating-point noise from scaled values (351 cm * 0.01 = 3.5100000000000002). */

@@ -1,7 +1,7 @@
 // /dashboard/catalog.json: the metric catalog (zh/en names, units, ranges) and each built-in profile's point
 // thresholds, so the browser can label metrics and draw warning/alarm lines without knowing the YAML files.
 import { ProfileCatalog, type AlarmDef } from '../../core/profiles.js';
-import { METRICS, type MetricDef } from '../../schema/metrics.js';
+import { METRICS, RAIN_WINDOW_METRICS, type MetricDef } from '../../schema/metrics.js';
 import { HEALTH_REASON_LABELS, VIDEO_CHECK_LABELS } from '../../core/event-labels.js';
 import { RECORD_LABELS_ZH } from '../../core/records.js';
 
@@ -106,6 +106,11 @@ export function buildCatalog(load: () => ProfileCatalog = () => ProfileCatalog.l
     for (const pt of p.points) {
       const t = pt.alarms && thresholdOf(pt.alarms);
       if (t && !byMetric[pt.metric]) byMetric[pt.metric] = t; // the first point of a metric defines its lines
+      // Rain intensity levels on rolling totals: the lines of hourly (rainfall_1h) and daily (rainfall_24h) bars.
+      for (const w of pt.totalAlarms ?? []) {
+        const metric = RAIN_WINDOW_METRICS[w.hours];
+        if (metric && !byMetric[metric]) byMetric[metric] = thresholdOf({ direction: 'above', warning: w.warning, alarm: w.alarm })!;
+      }
     }
     profiles[p.id] = byMetric;
   }
