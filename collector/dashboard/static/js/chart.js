@@ -31,8 +31,9 @@ function timeTicks(from, to) {
 }
 
 /**
- * createChart({ points, from, to, unit, isBoolean, thresholds, step, band }) → { el, addPoint(p, now), count }.
- * points: [{ ts, value, quality }] in time order. thresholds: { warning, alarm, direction } or undefined.
+ * createChart({ points, from, to, unit, isBoolean, thresholds, step, band, bars }) → { el, addPoint(p, now), count }.
+ * points: [{ ts, value, quality, end? }] in time order. thresholds: { warning, alarm, direction } or undefined.
+ * bars: period totals (rainfall) drawn as bars from each point's ts to its end (or ts + step).
  * band: { lower, upper } point lists (same shape) drawn as a shaded range behind the line — the minima and maxima
  * of period aggregates (HJ 212 hourly data: the line is the average, the band spans min to max).
  */
@@ -70,7 +71,7 @@ function bandPairs(band) {
     .sort((a, b) => a.ts - b.ts);
 }
 
-function draw(svg, { points, from, to, unit, isBoolean, thresholds, step, band }) {
+function draw(svg, { points, from, to, unit, isBoolean, thresholds, step, band, bars }) {
   svg.replaceChildren();
   const pts = points.map((p) => ({ ...p, v: toNumber(p.value) })).filter((p) => Number.isFinite(p.v));
   const bands = bandPairs(band);
@@ -91,6 +92,7 @@ function draw(svg, { points, from, to, unit, isBoolean, thresholds, step, band }
   const pad = (hi - lo) * 0.06;
   if (!isBoolean) [lo, hi] = [lo - pad, hi + pad];
   else [lo, hi] = [-0.1, 1.1];
+  if (bars) lo = Math.min(0, lo + pad); // totals stand on zero
   const y = (v) => M.t + (1 - (v - lo) / (hi - lo)) * ph;
 
   // Axes and grid
@@ -122,6 +124,23 @@ function draw(svg, { points, from, to, unit, isBoolean, thresholds, step, band }
     return;
   }
 
+  if (bars) drawBars(svg, pts, x, y, step);
+  else drawLine(svg, pts, bands, x, y, isBoolean, step);
+  hover(svg, pts, x, y, { from, to, pw, ph, u, isBoolean });
+}
+
+/** Period totals as bars standing on zero, each from its period's start to its end. */
+function drawBars(svg, pts, x, y, step) {
+  const g = s('g', { class: 'bars', 'data-points': pts.length });
+  for (const p of pts) {
+    const x0 = x(p.ts);
+    const x1 = x(p.end ?? p.ts + (step || 0));
+    g.append(s('rect', { x: x0 + 0.5, y: y(p.v), width: Math.max(1, x1 - x0 - 1), height: Math.max(0, y(0) - y(p.v)), class: ['bar', p.quality && p.quality !== 'good' && `q-${p.quality}`], 'data-ts': p.ts, 'data-value': p.v }));
+  }
+  svg.append(g);
+}
+
+function drawLine(svg, pts, bands, x, y, isBoolean, step) {
   // A gap wider than 3 steps (or 3 typical spacings) breaks the line instead of drawing across missing data.
   const deltas = pts.slice(1).map((p, i) => p.ts - pts[i].ts).sort((a, b) => a - b);
   const typical = deltas.length ? deltas[Math.floor(deltas.length / 2)] : 0;
@@ -158,7 +177,9 @@ function draw(svg, { points, from, to, unit, isBoolean, thresholds, step, band }
   for (const p of pts) if (p.quality && p.quality !== 'good') svg.append(s('circle', { cx: x(p.ts), cy: y(p.v), r: 3, class: `q-${p.quality}` }));
   const last = pts.at(-1);
   svg.append(s('circle', { cx: x(last.ts), cy: y(last.v), r: 3.5, class: 'last-point' }));
+}
 
+function hover(svg, pts, x, y, { from, to, pw, ph, u, isBoolean }) {
   // Hover read-out: nearest point in time.
   const cursor = s('g', { class: 'cursor', visibility: 'hidden' });
   const vline = s('line', { y1: M.t, y2: H - M.b });

@@ -35,3 +35,6 @@ export function fmtStep(ms) {
 export function redactUrl(u) {
   return String(u).replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, '$1***@');
 }
+
+/** Dates of Beijing-time periods (report days, daily classes, hydrological days) as YYYY-MM-DD, whatever the browser's zone. */
+export const fmtChinaDate = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 10);

@@ -322,3 +322,8 @@ export function label(enumName, value) {
 export function enumValues(enumName) {
   return Object.keys(ENUMS.en[enumName] ?? {});
 }
+
+/** Merges a feature's labels into the dictionary ({ zh: {…}, en: {…} }), so views bring their own words. */
+export function addTranslations(extra) {
+  for (const l of ['zh', 'en']) Object.assign(DICT[l], extra[l]);
+}

@@ -5,6 +5,7 @@ import { h } from './dom.js';
 import { getLang, label, setLang, t } from './i18n.js';
 import { FeedClient } from './sse.js';
 import { applyFeed, onLive, setCatalog, setDevices, setLatest, state } from './state.js';
+import { mountCompleteness } from './views/completeness.js';
 import { mountDevice } from './views/device.js';
 import { mountEvents } from './views/events.js';
 import { mountOverview } from './views/overview.js';
@@ -36,13 +37,13 @@ function whoText() {
 }
 
 function renderShell() {
-  const tab = (hash, key) => h('a', { href: hash, class: ['tab', (location.hash || '#/').startsWith(hash) && hash !== '#/' ? 'active' : hash === '#/' && !/^#\/(events|device)/.test(location.hash) ? 'active' : ''] }, t(key));
+  const tab = (hash, key) => h('a', { href: hash, class: ['tab', (location.hash || '#/').startsWith(hash) && hash !== '#/' ? 'active' : hash === '#/' && !/^#\/(events|device|completeness)/.test(location.hash) ? 'active' : ''] }, t(key));
   app.replaceChildren(
     h(
       'header',
       { class: 'topbar' },
       h('div', { class: 'brand' }, h('img', { src: 'favicon.svg', alt: '', width: 24, height: 24 }), h('span', {}, t('appTitle'))),
-      h('nav', {}, tab('#/', 'navOverview'), tab('#/events', 'navEvents')),
+      h('nav', {}, tab('#/', 'navOverview'), tab('#/events', 'navEvents'), tab('#/completeness', 'navCompleteness')),
       h('span', { class: 'spacer' }),
       feedBadge,
       h('span', { class: 'who' }, whoText()),
@@ -64,6 +65,7 @@ function route() {
   const m = /^\/device\/(.+)$/.exec(path);
   if (m) current = mountDevice(main, { id: decodeURIComponent(m[1]), params, navigate });
   else if (path === '/events') current = mountEvents(main, { navigate });
+  else if (path === '/completeness') current = mountCompleteness(main, { navigate });
   else current = mountOverview(main, { navigate });
   window.scrollTo(0, 0);
 }

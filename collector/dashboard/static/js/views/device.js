@@ -7,6 +7,8 @@ import { fmtStep, fmtTime, redactUrl } from '../format.js';
 import { fieldEnum, fieldLabel, getLang, label, reasonText, t } from '../i18n.js';
 import { addCustomMetrics, metricDef, metricName, state, thresholdsFor } from '../state.js';
 import { errorBox, eventText, fmtValue, severityBadge, siteLabel, statusBadge, verdictBadge } from './common.js';
+import { RAIN_METRICS } from '../analytics-i18n.js';
+import { hasWaterQuality, waterQualityPanel } from './water-quality.js';
 
 const RANGES = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 const NICE_STEPS = [1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3];
@@ -15,7 +17,7 @@ const AGGS = ['avg', 'min', 'max', 'last'];
 const VIDEO_HEALTH = ['video_online', 'video_fps', 'video_bitrate_kbps', 'video_first_frame_ms', 'video_decode_errors'];
 
 /** A calendar-friendly step that gives about TARGET_POINTS points over `rangeMs`. */
-export const stepFor = (rangeMs) => NICE_STEPS.find((st) => st >= rangeMs / TARGET_POINTS) ?? 86400e3;
+export const stepForRange = (rangeMs) => NICE_STEPS.find((st) => st >= rangeMs / TARGET_POINTS) ?? 86400e3;
 
 const RECORD_GROUPS = [
   ['g_basic', [['f_id', (r) => r.id], ['f_name', (r) => r.name], ['f_kind', (r) => label('kind', r.kind)], ['f_profileId', (r) => r.profileId], ['f_manufacturer', (r) => r.manufacturer], ['f_model', (r) => r.model], ['f_serialNumber', (r) => r.serialNumber], ['f_firmware', (r) => r.firmware], ['f_address', (r) => r.address]]],
@@ -117,6 +119,7 @@ export function mountDevice(root, { id, params, navigate }) {
   const chartInfo = h('span', { class: 'muted chart-info' });
   const chartTools = h('div', { class: 'toolbar' });
   const cameraBox = h('div');
+  const analyticsBox = h('div');
   const recordBox = h('div', { class: 'record-box' });
   const eventsBody = h('tbody');
   const historyBox = h('div');
@@ -159,7 +162,8 @@ export function mountDevice(root, { id, params, navigate }) {
     chartTools.replaceChildren(
       h('label', {}, t('metric'), ' ', select(names.map((n) => [n, metricName(n)]), view.metric, chooseMetric, { class: 'metric-select' })),
       h('span', { class: 'seg' }, Object.keys(RANGES).map((r) => h('button', { class: ['btn', r === view.range && 'active'], 'data-range': r, onclick: () => chooseRange(r) }, r))),
-      h('label', {}, t('agg'), ' ', select(AGGS.map((a) => [a, t(`agg${a[0].toUpperCase()}${a.slice(1)}`)]), view.agg, (a) => ((view.agg = a), syncUrl(), loadChart()))),
+      // Rainfall has one meaning here (period totals); the aggregate choice is for everything else.
+      RAIN_METRICS.includes(view.metric) ? null : h('label', {}, t('agg'), ' ', select(AGGS.map((a) => [a, t(`agg${a[0].toUpperCase()}${a.slice(1)}`)]), view.agg, (a) => ((view.agg = a), syncUrl(), loadChart()))),
       h('span', { class: 'spacer' }),
       chartInfo,
     );
@@ -173,13 +177,17 @@ export function mountDevice(root, { id, params, navigate }) {
     }
     const to = Date.now();
     const range = RANGES[view.range];
+    // Rainfall is read as period totals: bars per clock hour up to a day, per hydrological day (08:00–08:00) beyond.
+    const rain = RAIN_METRICS.includes(view.metric);
+    const stepFor = (ms) => (rain ? (ms <= RANGES['24h'] ? 3600e3 : 86400e3) : stepForRange(ms));
     // A metric that comes as period aggregates (HJ 212 minute/hour data: avg, min, max) and no samples is drawn as
     // the average line inside a min–max band of the same period.
     const mine = variants.filter((v) => v.metric === view.metric);
     const avg = mine.filter((v) => v.aggregate === 'avg').sort((a, b) => a.periodS - b.periodS)[0];
-    const aggregated = !mine.some((v) => v.aggregate === 'sample') && avg && mine.some((v) => v.aggregate === 'min' && v.periodS === avg.periodS) && mine.some((v) => v.aggregate === 'max' && v.periodS === avg.periodS);
+    const aggregated = !rain && !mine.some((v) => v.aggregate === 'sample') && avg && mine.some((v) => v.aggregate === 'min' && v.periodS === avg.periodS) && mine.some((v) => v.aggregate === 'max' && v.periodS === avg.periodS);
     const url = (from, step, extra) => `/api/v1/devices/${encodeURIComponent(id)}/series/${encodeURIComponent(view.metric)}${qs({ from, to, step, ...extra })}`;
-    const series = (from, step) => apiJson(url(from, step, aggregated ? { aggregate: 'avg', period: avg.periodS, agg: 'avg' } : { agg: view.agg }), opts);
+    const series = (from, step) =>
+      apiJson(rain ? url(from - (from % step), step, { agg: 'sum' }) : url(from, step, aggregated ? { aggregate: 'avg', period: avg.periodS, agg: 'avg' } : { agg: view.agg }), opts);
     const bandOf = async (from, step) => {
       if (!aggregated) return undefined;
       const [lower, upper] = await Promise.all([
@@ -213,7 +221,10 @@ export function mountDevice(root, { id, params, navigate }) {
       const band = await bandOf(from, step);
       if (seq !== loadSeq) return;
       const def = metricDef(view.metric);
-      chart = createChart({ points: r.points, from, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds: thresholdsFor(device, view.metric), step: r.step, band });
+      if (rain) from -= from % r.step;
+      // Hourly bars carry the 1-hour intensity lines, daily bars the 24-hour ones (profile totalAlarms).
+      const thresholds = rain ? thresholdsFor(device, r.step <= 3600e3 ? 'rainfall_1h' : 'rainfall_24h') : thresholdsFor(device, view.metric);
+      chart = createChart({ points: r.points, from, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds, step: r.step, band, bars: rain });
       chartBox.dataset.aggregate = aggregated ? `avg/${avg.periodS}` : '';
       chartResolution = r.resolution;
       chartBox.replaceChildren(chart.el);
@@ -221,7 +232,9 @@ export function mountDevice(root, { id, params, navigate }) {
       chartBox.dataset.from = String(from);
       chartBox.dataset.to = String(to);
       const res = r.resolution === 'raw' ? t('raw') : r.resolution === '1m' ? t('rollup1m') : r.resolution === '1h' ? t('rollup1h') : r.resolution;
-      chartInfo.textContent = `${aggregated ? `${t('periodAvgBand')} (${fmtStep(avg.periodS * 1000)}) · ` : ''}${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}${since ? ` · ${t('dataSince')} ${fmtTime(since)}` : ''}`;
+      const total = rain ? ` · ${t(r.step <= 3600e3 ? 'hourlyTotals' : 'dailyTotals')} · ${t('rainTotal')} ${fmtValue(view.metric, Math.round(r.points.reduce((a, p) => a + p.value, 0) * 1e3) / 1e3)}` : '';
+      chartInfo.textContent = `${aggregated ? `${t('periodAvgBand')} (${fmtStep(avg.periodS * 1000)}) · ` : ''}${t('resolution')}: ${res}${r.step ? ` · ${t('step')} ${fmtStep(r.step)}` : ''} · ${r.points.length} ${t('points')}${total}${since ? ` · ${t('dataSince')} ${fmtTime(since)}` : ''}`;
+      chartBox.dataset.total = rain ? String(r.points.reduce((a, p) => a + p.value, 0)) : '';
     } catch (err) {
       if (err?.name === 'AbortError' || seq !== loadSeq) return;
       chart = undefined;
@@ -330,6 +343,7 @@ export function mountDevice(root, { id, params, navigate }) {
     head,
     h('section', { class: 'panel' }, h('h2', {}, t('latest')), latestGrid),
     h('section', { class: 'panel' }, h('h2', {}, t('chart')), chartTools, chartBox),
+    analyticsBox,
     cameraBox,
     h('div', { class: 'grid-2' },
       h('section', { class: 'panel' }, h('h2', {}, t('record')), recordBox),
@@ -365,6 +379,7 @@ export function mountDevice(root, { id, params, navigate }) {
     renderLatest();
     renderChartTools();
     recordBox.replaceChildren(...recordView(device));
+    if (hasWaterQuality(metrics)) analyticsBox.replaceChildren(waterQualityPanel(id, ctrl.signal));
     renderCamera();
     void loadChart();
     void loadEvents();
