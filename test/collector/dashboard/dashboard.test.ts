@@ -11,6 +11,7 @@ import { silentLogger } from '../../../core/log.js';
 import { startCollector, type Collector } from '../../../collector/index.js';
 import { createDashboardHandler } from '../../../collector/dashboard/serve.js';
 import { resolveMapConfig } from '../../../collector/dashboard/config.js';
+import ExcelJS from 'exceljs';
 import { Aggregate, EventKind, Severity, Verdict, type DeviceRecord, type Reading } from '../../../schema/types.js';
 import { tempDir, TestEdge } from '../helpers.js';
 
@@ -449,6 +450,59 @@ describe('bureau dashboard in chromium', () => {
     expect(await page.getAttribute('.chart-box .chart .band', 'data-points')).toBe('6');
     // The latest card shows the last hour's average, not its minimum or maximum.
     expect(await page.textContent('.latest-card[data-metric="cod"] .value')).toMatch(/^19(\.0+)?\s*mg\/L$/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws rainfall as hourly bars with its total and intensity lines, water-quality classes, completeness, and downloads the daily report', async () => {
+    const now = Date.now();
+    const hour = now - (now % 3_600_000);
+    // A water-quality station reporting hourly data for the last 3 hours but one (shared with water).
+    const wq: DeviceRecord = {
+      id: 'wq-01', name: '西河水质站', kind: 'station', profileId: 'hj212-water-quality-station', site: { id: 'xihe', name: '西河' }, sharingScope: ['water'],
+      schedules: [{ name: 'hourly', intervalMs: 3_600_000, periodS: 3600, primary: true }], installedDate: new Date(now + 8 * 3_600_000).toISOString().slice(0, 10), seq: seq++,
+    };
+    const hourly = (h: number, metric: string, value: number) => ({ ...reading('wq-01', metric, 'mg/L', hour - h * 3_600_000, value), aggregate: Aggregate.AVG, periodS: 3600 });
+    const wqReadings = [hourly(3, 'dissolved_oxygen', 6.5), hourly(3, 'ammonia_nitrogen', 0.3), hourly(1, 'dissolved_oxygen', 4.2), hourly(1, 'ammonia_nitrogen', 0.4)];
+    const first = wq.seq!;
+    await edge.send({ edgeId: EDGE, batchId: batchId++, firstSeq: first, lastSeq: seq - 1, records: [wq], readings: wqReadings });
+
+    // Rainfall: 0.5 … 3.0 mm over the last hour as bars of hourly totals, 10.5 mm in all; the profile's 1-hour lines.
+    await page.evaluate(() => (location.hash = '#/device/rg-01?metric=rainfall&range=24h'));
+    await page.waitForSelector('.chart g.bars rect.bar');
+    await expect.poll(() => page.getAttribute('.chart-box', 'data-total')).toBe('10.5');
+    expect(await page.textContent('.chart-info')).toContain('合计 10.5 mm');
+    expect(await page.$$eval('.chart line.threshold', (l) => l.map((x) => x.getAttribute('data-value')))).toEqual(['20', '50']);
+    expect(await page.$('.metric-select + select')).toBeNull(); // no aggregate choice for rainfall
+
+    // GB 3838 on the device page: the latest sample is class IV by dissolved oxygen.
+    await page.evaluate(() => (location.hash = '#/device/wq-01'));
+    await page.waitForSelector('.water-quality .wq-latest');
+    expect(await page.textContent('.water-quality .wq-latest .wq-class')).toBe('IV类');
+    expect(await page.textContent('.water-quality .deciding')).toBe('定类因子: 溶解氧');
+
+    // Completeness per bureau: the station's day so far, with the missing hour listed under it.
+    await page.click('a.tab[href="#/completeness"]');
+    await page.waitForSelector('.completeness tr[data-device="wq-01"]');
+    const missing = await page.textContent('tr[data-missing-for="wq-01"]');
+    expect(missing).toContain(new Date(hour - 2 * 3_600_000 + 8 * 3_600_000).toISOString().slice(11, 16));
+    expect(await page.$('.completeness tr[data-device="hy-01"]')).toBeNull(); // fire's device
+
+    // The daily report of today, as Excel: it opens, and the station's numbers are the API's.
+    const today = new Date(now + 8 * 3_600_000).toISOString().slice(0, 10);
+    await page.fill('input.report-date', today);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button.download-report')]);
+    expect(download.suggestedFilename()).toBe(`daily-report-${today}.xlsx`);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile((await download.path())!);
+    const sheet = wb.getWorksheet('站点到报率')!;
+    const header = sheet.getRow(1).values as unknown[];
+    const row = [...Array(sheet.rowCount).keys()].map((i) => sheet.getRow(i + 1)).find((r) => r.getCell(header.indexOf('设备编码')).value === 'wq-01')!;
+    const api = (await (await fetch(`${base}/api/v1/reports/daily?date=${today}`, { headers: { authorization: `Bearer ${waterToken}` } })).json()) as { stations: { device: string; expected: number; received: number }[] };
+    const st = api.stations.find((x) => x.device === 'wq-01')!;
+    expect([row.getCell(header.indexOf('应到数')).value, row.getCell(header.indexOf('实到数')).value]).toEqual([st.expected, st.received]);
+    // Two hourly reports were sent (3 h and 1 h ago); those of today (Beijing time) count in today's report.
+    expect(st.received).toBe([3, 1].filter((h) => new Date(hour - h * 3_600_000 + 8 * 3_600_000).toISOString().slice(0, 10) === today).length);
+    await page.screenshot({ path: '/tmp/dashboard-completeness.png', fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 });
