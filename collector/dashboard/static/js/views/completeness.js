@@ -66,7 +66,7 @@ export function mountCompleteness(root, { navigate }) {
 
   function table(periods, rows, first) {
     return h('table', { class: 'table compact completeness' },
-      h('thead', {}, h('tr', {}, first.map((c) => h('th', {}, c)), periods.map((p) => h('th', { class: 'num' }, p.period.length > 7 ? p.period.slice(5) : p.period)), h('th', { class: 'num' }, t('total')))),
+      h('thead', {}, h('tr', {}, first.map((c) => h('th', {}, c)), periods.map((p) => h('th', { class: 'num' }, p.period.length > 7 ? p.period.slice(5) : p.period)), h('th', { class: 'num' }, t('sumTotal')))),
       h('tbody', {}, rows));
   }
 
