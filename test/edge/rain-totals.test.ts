@@ -13,16 +13,17 @@ const HOUR = 3_600_000;
 
 describe('rain-intensity alarms on rolling totals', () => {
   it('raises on the 1-hour total, not on single increments, and clears with hysteresis when it falls', () => {
-    const n = new Normalizer();
+    const T0 = Date.UTC(2026, 5, 1); // device timestamps must be plausible (after 2000, not ahead of the clock)
+    const n = new Normalizer(() => T0 + 10 * HOUR);
     n.setDevice('rg', catalog.get('rain-gauge-modbus')!);
     // 2.5 mm every 5 minutes (the profile scales 0.1 mm tips): 30 mm/h; the old alarm of 5 mm per increment never fires.
     const events = [];
-    for (let i = 1; i <= 12; i++) events.push(...n.normalize([{ deviceId: 'rg', point: 'interval', value: 25, quality: 'good', ts: i * 5 * MIN }]).events);
-    expect(events.map((e) => [e.kind, e.code, e.value, e.threshold, e.ts])).toEqual([[EventKind.ALARM_RAISED, 'rainfall_1h.warning', 20, 20, 40 * MIN]]);
+    for (let i = 1; i <= 12; i++) events.push(...n.normalize([{ deviceId: 'rg', point: 'interval', value: 25, quality: 'good', ts: T0 + i * 5 * MIN }]).events);
+    expect(events.map((e) => [e.kind, e.code, e.value, e.threshold, e.ts])).toEqual([[EventKind.ALARM_RAISED, 'rainfall_1h.warning', 20, 20, T0 + 40 * MIN]]);
     expect(events[0]).toMatchObject({ severity: Severity.WARNING, metric: 'rainfall_1h' });
     // Then no rain: the 1-hour total drops below 20 − 0.2 once the 5-minute amounts leave the window.
     const later = [];
-    for (let i = 13; i <= 30; i++) later.push(...n.normalize([{ deviceId: 'rg', point: 'interval', value: 0, quality: 'good', ts: i * 5 * MIN }]).events);
+    for (let i = 13; i <= 30; i++) later.push(...n.normalize([{ deviceId: 'rg', point: 'interval', value: 0, quality: 'good', ts: T0 + i * 5 * MIN }]).events);
     expect(later.map((e) => [e.kind, e.code, e.value])).toEqual([[EventKind.ALARM_CLEARED, 'rainfall_1h.warning', 17.5]]);
   });
 
