@@ -29,6 +29,11 @@ export class StationTcpLink {
     return true;
   }
 
+  /** Cuts the connection as a lost link would; the station redials a second later (if reconnect is on). */
+  drop(): void {
+    this.socket?.destroy();
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
     const s = this.socket;

@@ -52,3 +52,16 @@ export function dataCp(dataTimeMs: number, factors: Record<string, FactorValues>
 
 /** QN for `ms` (YYYYMMDDhhmmssSSS, China time). */
 export const qnFor = (ms: number): string => fromUtcMs(ms, true);
+
+/**
+ * A history request from the platform (上位机) to a station: the data CN itself (2051 minute, 2061 hourly, 2031
+ * daily data) with BeginTime / EndTime, answer wanted. The station answers 9011, sends the data packets, then 9012.
+ */
+export function historyRequest(o: { qn: string; st: string; cn: string; pw: string; mn: string; begin: number; end: number }): string {
+  return frame(segment({ qn: o.qn, st: o.st, cn: o.cn, pw: o.pw, mn: o.mn, flag: flag2017(true), cp: `BeginTime=${fromUtcMs(o.begin)};EndTime=${fromUtcMs(o.end)}` }));
+}
+
+/** 9012 execution result (ExeRtn=1: success) a station sends after answering a request (same QN). */
+export function executionResult(p: Pick<Hj212Packet, 'qn' | 'st' | 'pw' | 'mn'>, exeRtn = 1): string {
+  return frame(segment({ qn: p.qn, st: p.st, cn: CN.EXECUTION_RESULT, pw: p.pw, mn: p.mn, flag: flag2017(false), cp: `ExeRtn=${exeRtn}` }));
+}

@@ -4,6 +4,8 @@ import type { AdapterFactory, AdapterLogger, AdapterOptions, AdapterSink, Device
 import type { DeviceProfile } from '../../core/profiles.js';
 import { parseListenAddress, parseStationLimits, type StationLimits } from '../common/station-listener.js';
 import { StationRegistry } from '../common/station-registry.js';
+import { join } from 'node:path';
+import { HistoryTracker, type BackfillKind } from './backfill.js';
 import { factorIndex } from './map.js';
 import { Hj212Server, PROTOCOL, type StationEntry } from './server.js';
 
@@ -18,12 +20,24 @@ export interface Hj212Settings {
   host: string;
   port: number;
   limits: StationLimits;
+  /** Ask stations for minute / hourly periods they never delivered (default true). */
+  backfill: boolean;
 }
 
 export const DEFAULT_PORT = 9212;
 
 export function parseSettings(raw: Record<string, unknown> | undefined): Hj212Settings {
-  return { ...parseListenAddress(PROTOCOL, raw ?? {}, DEFAULT_PORT), limits: parseStationLimits(PROTOCOL, raw ?? {}) };
+  const backfill = raw?.backfill ?? true;
+  if (typeof backfill !== 'boolean') throw new Error(`protocols.${PROTOCOL}.backfill: must be true or false`);
+  return { ...parseListenAddress(PROTOCOL, raw ?? {}, DEFAULT_PORT), limits: parseStationLimits(PROTOCOL, raw ?? {}), backfill };
+}
+
+/** What the edge asks a station for again: the minute and hourly data its profile says it sends. */
+export function backfillKinds(profile: DeviceProfile): BackfillKind[] {
+  const out: BackfillKind[] = [];
+  if (profile.hj212?.hourlyData) out.push({ cn: '2061', intervalMs: 3_600_000 });
+  if (profile.hj212?.minuteIntervalS) out.push({ cn: '2051', intervalMs: profile.hj212.minuteIntervalS * 1000 });
+  return out;
 }
 
 const MN_RE = /^[A-Za-z0-9]{1,24}$/;
@@ -35,6 +49,8 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   private readonly stations = new StationRegistry<StationEntry>('MN');
   private server: Hj212Server | undefined;
   private port: number | undefined;
+  private readonly history: HistoryTracker | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
   private resolveListening!: (port: number) => void;
   /** Resolves with the bound TCP port once start() has bound it. */
   readonly listening: Promise<number>;
@@ -42,6 +58,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   constructor(options: AdapterOptions) {
     this.settings = parseSettings(options.settings);
     this.listening = new Promise((r) => (this.resolveListening = r));
+    if (this.settings.backfill) this.history = new HistoryTracker({ file: join(options.dataDir, 'history-periods.json') });
   }
 
   /** Bound port(s); undefined before start(). */
@@ -64,7 +81,9 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
 
   async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
     if (this.server) return;
-    this.server = new Hj212Server({ sink, log, station: (mn) => this.stations.get(mn), limits: this.settings.limits });
+    this.server = new Hj212Server({ sink, log, station: (mn) => this.stations.get(mn), limits: this.settings.limits, history: this.history });
+    this.saveTimer = setInterval(() => this.saveHistory(log), 5000);
+    this.saveTimer.unref();
     this.port = await this.server.listen(this.settings.host, this.settings.port);
     log.info({ protocol: PROTOCOL, host: this.settings.host, port: this.port }, 'hj212 listening');
     this.resolveListening(this.port);
@@ -73,13 +92,23 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   async stop(): Promise<void> {
     await this.server?.close();
     this.server = undefined;
+    clearInterval(this.saveTimer);
+    this.saveHistory();
+  }
+
+  private saveHistory(log?: AdapterLogger): void {
+    try {
+      this.history?.save();
+    } catch (err) {
+      log?.warn({ protocol: PROTOCOL, err: (err as Error).message }, 'hj212: cannot save the periods seen (backfill)');
+    }
   }
 
   async addDevice(device: DeviceBinding<Hj212Connection>): Promise<void> {
     const issues = this.validateConnection(device.connection, device.profile);
     if (issues.length) throw new Error(`device ${device.id}: ${issues.join('; ')}`);
     const { mn, password } = device.connection;
-    this.stations.set(mn, { id: device.id, password, factors: factorIndex(device.profile) });
+    this.stations.set(mn, { id: device.id, password, factors: factorIndex(device.profile), backfill: backfillKinds(device.profile) });
   }
 
   updateDevice(device: DeviceBinding<Hj212Connection>): Promise<void> {

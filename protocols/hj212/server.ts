@@ -6,10 +6,11 @@ import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
 import { DurableAnswers } from '../common/durable-answers.js';
 import { StationTcpListener, peerOf, type StationLimits } from '../common/station-listener.js';
-import { dataAnswer, requestAnswer } from './encode.js';
+import type { BackfillKind, HistoryTracker } from './backfill.js';
+import { dataAnswer, historyRequest, qnFor, requestAnswer } from './encode.js';
 import { Hj212Framer } from './framer.js';
 import { mapPacket } from './map.js';
-import { Hj212ParseError, REQUEST_CNS, UPLOAD_CNS, parseSegment, wantsAnswer } from './parse.js';
+import { Hj212ParseError, REQUEST_CNS, UPLOAD_CNS, parseSegment, toUtcMs, wantsAnswer, type Hj212Packet } from './parse.js';
 
 export const PROTOCOL = 'hj212';
 
@@ -18,6 +19,8 @@ export interface StationEntry {
   id: string;
   password: string;
   factors: Map<string, string[]>;
+  /** Minute / hourly data the station keeps and the edge asks for again when periods are missing (backfill.ts). */
+  backfill?: BackfillKind[];
 }
 
 export interface SessionContext {
@@ -27,6 +30,8 @@ export interface SessionContext {
   /** Rate-limited bad-input log shared by all connections of the listener (one per session when absent). */
   problems?: ProblemLog;
   limits?: StationLimits;
+  /** Periods seen per station: missing ones are asked for with history requests (no backfill when absent). */
+  history?: HistoryTracker;
 }
 
 /** Handles one station connection: bytes in, samples/status/errors out, answers back. */
@@ -37,11 +42,14 @@ export class Hj212Session {
   private readonly problems: ProblemLog;
   private readonly peer: string;
   private readonly answers: DurableAnswers<string>;
+  /** History requests sent on this connection ("cn:begin:end"): one per hole per connection. */
+  private readonly requested = new Set<string>();
+  private readonly greeted = new Set<string>(); // MNs whose first packet on this connection was seen
   readonly remote: string;
 
   constructor(
     private readonly ctx: SessionContext,
-    write: (data: string) => void,
+    private readonly write: (data: string) => void,
     remote = '',
   ) {
     this.remote = remote;
@@ -96,14 +104,65 @@ export class Hj212Session {
       if (packet.pno === packet.pnum) this.splitDataTime.delete(packet.qn);
       if (this.splitDataTime.size > 64) this.splitDataTime.clear(); // abandoned splits must not pile up
     }
-    const samples = mapPacket(packet, station.id, station.factors, fallback);
+    // A minute / hourly period the edge holds already (a station resending after a history request) is answered
+    // but not stored twice.
+    const period = this.period(packet, station);
+    const fresh = !period || this.ctx.history!.claim(packet.mn, period.kind, period.at);
+    const samples = fresh ? mapPacket(packet, station.id, station.factors, fallback) : [];
+    if (!fresh) log.debug({ protocol: PROTOCOL, deviceId: station.id, cn: packet.cn, dataTime: packet.dataTime }, 'hj212 period already held: not stored again');
     const stored = samples.length ? sink.samples(samples) : undefined;
+    this.backfill(packet, station, fresh ? period : undefined, stored);
     sink.status({ deviceId: station.id, ok: true, ts: Date.now() });
     if (wantsAnswer(packet)) {
       if (UPLOAD_CNS.has(packet.cn)) this.answers.send(stored, () => dataAnswer(packet));
       else if (REQUEST_CNS.has(packet.cn)) this.answers.send(stored, () => requestAnswer(packet));
     }
     log.debug({ protocol: PROTOCOL, deviceId: station.id, cn: packet.cn, qn: packet.qn, samples: samples.length }, 'hj212 packet');
+  }
+
+  /** The backfill kind and DataTime of a minute / hourly data packet (undefined without backfill). */
+  private period(packet: Hj212Packet, station: StationEntry): { kind: BackfillKind; at: number } | undefined {
+    if (!this.ctx.history) return undefined;
+    const kind = station.backfill?.find((k) => k.cn === packet.cn);
+    const at = packet.dataTime ? toUtcMs(packet.dataTime) : undefined;
+    return kind && at !== undefined ? { kind, at } : undefined;
+  }
+
+  /**
+   * Backfill: a station seen for the first time on this connection is asked for every period it never delivered;
+   * a minute / hourly period counts as seen once its data is durable, and a hole behind it is asked for then.
+   */
+  private backfill(packet: Hj212Packet, station: StationEntry, period: { kind: BackfillKind; at: number } | undefined, stored: ReturnType<AdapterSink['samples']> | undefined): void {
+    const history = this.ctx.history;
+    if (!history || !station.backfill?.length) return;
+    if (!this.greeted.has(packet.mn)) {
+      this.greeted.add(packet.mn);
+      this.askForHistory(packet, station, Infinity);
+    }
+    if (!period) return;
+    void Promise.resolve(stored ?? true).then((ok) => {
+      history.settle(packet.mn, period.kind, period.at, ok, Date.now());
+      if (ok) this.askForHistory(packet, station, period.at);
+    });
+  }
+
+  /** Asks for the holes that end before `before` (a period just arrived: only what is behind it). */
+  private askForHistory(packet: Hj212Packet, station: StationEntry, before: number): void {
+    const now = Date.now();
+    for (const kind of station.backfill ?? []) {
+      for (const r of this.ctx.history!.missing(packet.mn, kind, now)) {
+        if (r.end >= before) continue;
+        const key = `${r.cn}:${r.begin}:${r.end}`;
+        if (this.requested.has(key) || this.requested.size >= 1000) continue;
+        this.requested.add(key);
+        try {
+          this.write(historyRequest({ qn: qnFor(now + this.requested.size), st: packet.st, cn: r.cn, pw: station.password, mn: packet.mn, begin: r.begin, end: r.end }));
+        } catch {
+          return; // the connection is gone; the next one asks again
+        }
+        this.ctx.log.info({ protocol: PROTOCOL, deviceId: station.id, cn: r.cn, begin: new Date(r.begin).toISOString(), end: new Date(r.end).toISOString(), periods: r.periods }, 'hj212 history requested');
+      }
+    }
   }
 
   private reject(kind: string, detail: string, deviceId: string | undefined): void {

@@ -1,5 +1,7 @@
 // End to end over real TCP: simulated stations → Hj212Adapter (port 0) → samples in a RecordingSink.
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_PROFILE_DIR, loadProfileFile } from '../../../core/profiles.js';
@@ -20,7 +22,7 @@ describe('hj212 adapter over TCP', () => {
   const stations: Hj212Station[] = [];
 
   beforeAll(async () => {
-    adapter = factory({ dataDir: '/tmp', settings: { host: '127.0.0.1', port: 0 } }) as unknown as Hj212Adapter;
+    adapter = factory({ dataDir: mkdtempSync(join(tmpdir(), 'yiwang-hj212-adapter-')), settings: { host: '127.0.0.1', port: 0 } }) as unknown as Hj212Adapter;
     await adapter.addDevice({ id: 'wq-1', profile: water, connection: { mn: 'WQ0000000000000000000001', password: '123456' } });
     await adapter.addDevice({ id: 'aq-1', profile: air, connection: { mn: 'AQ01', password: 'air-pw' } });
     await adapter.addDevice({ id: 'std', profile: water, connection: { mn: EXAMPLE.mn, password: EXAMPLE.pw } });
