@@ -195,12 +195,12 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
       }
       if (kind === 'street') {
         const { startHj212Station } = await import('./simulators/hj212-station.js');
-        stoppers.push(startHj212Station({ host: '127.0.0.1', port: Number(vars.HJ212_PORT), mn: String(vars.HJ212_AIR_MN), password: '123456', kind: 'air', intervalMs: 10_000, minuteEvery: 6 }));
+        stoppers.push(startHj212Station({ host: '127.0.0.1', port: Number(vars.HJ212_PORT), mn: String(vars.HJ212_AIR_MN), password: '123456', kind: 'air', intervalMs: 10_000, minuteEvery: 6, hourly: true }));
       }
       if (kind === 'water-station') {
         const { startHj212Station } = await import('./simulators/hj212-station.js');
         const { startSl651Station } = await import('./simulators/sl651-station.js');
-        stoppers.push(startHj212Station({ host: '127.0.0.1', port: Number(vars.HJ212_PORT), mn: String(vars.HJ212_WATER_MN), password: '123456', kind: 'water', intervalMs: 10_000, minuteEvery: 6 }));
+        stoppers.push(startHj212Station({ host: '127.0.0.1', port: Number(vars.HJ212_PORT), mn: String(vars.HJ212_WATER_MN), password: '123456', kind: 'water', intervalMs: 10_000, minuteEvery: 6, hourly: true }));
         stoppers.push(startSl651Station({ host: '127.0.0.1', port: Number(vars.SL651_PORT), station: String(vars.SL651_STATION), intervalMs: 10_000, keepAliveMs: 30_000 }));
       }
       say(`  site ${siteId} ${vars.SITE_NAME} (${kind}) — edge ${edgeId}, admin http://127.0.0.1:${vars.ADMIN_PORT}, config ${configFile}${camera ? ', with camera' : ''}`);
