@@ -238,7 +238,18 @@ describe('bad input on every edge listener', () => {
       // Valid readings kept arriving at the collector from every listener.
       await sleep(1000);
       for (const d of goodDevices) expect(count(d), `${d} during the flood`).toBeGreaterThan(before[d]! + 10);
-      // Everything was counted.
+      // Everything was counted. The flood's sockets are cut by the edge mid-stream (what a client wrote after the cut is
+      // lost, more of it on a loaded machine), so the refusals are also sent once more, paced, on a connection of
+      // their own: every kind must reach its counter.
+      const paced = net.connect(ports.hj212, '127.0.0.1');
+      await new Promise((r) => paced.once('connect', r));
+      for (const i of [N / 2 + 1, N / 2 + 2]) {
+        expect(i % 6 === 3 || i % 6 === 4).toBe(true); // an unknown MN, then a wrong password (hj212Garbage's cases)
+        paced.write(Buffer.from(hj212Garbage(i), 'latin1'));
+        await sleep(100);
+      }
+      paced.destroy();
+      await sleep(500);
       const text = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
       for (const [protocol, kind] of [['hj212', 'crc'], ['hj212', 'garbage_closed'], ['hj212', 'unknown_mn'], ['sl651', 'crc'], ['sl651', 'garbage_closed'], ['mqtt', 'malformed'], ['mqtt', 'unknown_device']]) {
         const n = Number(new RegExp(`yiwang_edge_adapter_errors_total\\{kind="${kind}",protocol="${protocol}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
