@@ -3,7 +3,7 @@
 import { loadEdgeConfig, type DeviceConfig } from '../edge/config.js';
 import { wsDiscover } from '../protocols/onvif/discovery.js';
 import { CAMERA_TYPES, DIRECTIONS, FILL_LIGHTS } from '../core/records.js';
-import { cameraFieldsFromFlags, cameraFlags, configOpt, RECORD_FLAGS_HELP, recordFieldsFromFlags, recordFlags, registerDevice, requireConfig } from './edge-shared.js';
+import { cameraFieldsFromFlags, cameraFlags, configOpt, RECORD_FLAGS_HELP, recordFieldsFromFlags, recordFlags, refuseIfManaged, registerDevice } from './edge-shared.js';
 import { dispatch, parse, UsageError, type Command } from './args.js';
 import { existsSync } from 'node:fs';
 
@@ -76,7 +76,7 @@ Check it now with: yiwang edge device test ID (GetDeviceInformation + a stream p
     );
     if (!a) return 0;
     const v = a.values;
-    requireConfig(v.config);
+    refuseIfManaged(v.config, 'add a camera');
     if (!v.id || !v.host) throw new UsageError(`--id and --host are required\n\n${this.usage}`);
     if (!/^\d+$/.test(v.port)) throw new UsageError(`--port: "${v.port}" is not a port number`);
     const connection: Record<string, unknown> = { host: v.host, port: Number(v.port) };

@@ -3,40 +3,21 @@
 import { loadEdgeConfig, profilesFor, type DeviceConfig } from '../edge/config.js';
 import { adminCall } from '../edge/admin-client.js';
 import { deviceEntry, mergeDevice, readDoc, removeDeviceEntry, replaceDeviceEntry, writeConfigAtomically } from '../edge/config-edit.js';
+import { AddressError, connectionFromAddress as addressToConnection } from '../core/connection-address.js';
 import { dispatch, parse, UsageError, type Command } from './args.js';
 import {
   applyLive, cameraFieldsFromFlags, cameraFlags, configOpt, passwordToEnv, RECORD_FLAGS_HELP,
-  recordFieldsFromFlags, recordFlags, registerDevice, reportChanges, requireConfig, writeDeviceDoc,
+  recordFieldsFromFlags, recordFlags, refuseIfManaged, registerDevice, reportChanges, requireConfig, writeDeviceDoc,
 } from './edge-shared.js';
+import { loadEffectiveConfig } from '../edge/central-config.js';
 
-/** Turns the installer's --address into the protocol's connection object. */
+/** Turns the installer's --address into the protocol's connection object (a malformed one is a usage error). */
 export function connectionFromAddress(protocol: string, address: string): Record<string, unknown> {
-  const int = (v: string | undefined, dflt: number, what: string) => {
-    if (v === undefined || v === '') return dflt;
-    if (!/^\d+$/.test(v)) throw new UsageError(`--address: ${what} "${v}" is not a number`);
-    return Number(v);
-  };
-  switch (protocol) {
-    case 'modbus': {
-      const [hostPort, unit] = address.split('#');
-      if (hostPort!.startsWith('/dev/')) return { transport: 'rtu', serialPort: hostPort, unitId: int(unit, 1, 'unit id') };
-      const [host, port] = hostPort!.split(':');
-      return { transport: 'tcp', host, port: int(port, 502, 'port'), unitId: int(unit, 1, 'unit id') };
-    }
-    case 'opcua':
-      return { endpoint: address };
-    case 'mqtt':
-      return { broker: 'local', topicId: address };
-    case 'hj212':
-      return { mn: address };
-    case 'sl651':
-      return { station: address };
-    case 'onvif': {
-      const [host, port] = address.split(':');
-      return { host, port: int(port, 80, 'port') };
-    }
-    default:
-      return { address };
+  try {
+    return addressToConnection(protocol, address);
+  } catch (err) {
+    if (err instanceof AddressError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
@@ -84,7 +65,7 @@ Then check the device: yiwang edge device test ID`,
     );
     if (!a) return 0;
     const v = a.values;
-    requireConfig(v.config);
+    refuseIfManaged(v.config, 'add a device');
     if (!v.profile || !v.id || (!v.address && !v.connection)) throw new UsageError(`--profile, --id and --address (or --connection) are required\n\n${this.usage}`);
     const catalog = profilesFor(loadEdgeConfig(v.config), v.config);
     const profile = catalog.get(v.profile);
@@ -123,7 +104,7 @@ Only the given fields change; comments and the layout of the entry stay as they 
     const v = a.values;
     const id = a.positionals[0];
     if (!id) throw new UsageError(`which device? ${this.usage}`);
-    requireConfig(v.config);
+    refuseIfManaged(v.config, `change device ${id}`);
     const doc = readDoc(v.config);
     const before = deviceEntry(doc, id);
     if (!before) throw new UsageError(`no device ${id} in ${v.config} (register it with: yiwang edge device add --id ${id} ...)`);
@@ -190,7 +171,7 @@ const deviceList: Command = {
     const a = parse(argv, configOpt, this.usage);
     if (!a) return 0;
     requireConfig(a.values.config);
-    const cfg = loadEdgeConfig(a.values.config);
+    const cfg = loadEffectiveConfig(a.values.config);
     let live = new Map<string, string>();
     try {
       const r = (await adminCall(a.values.config, 'GET', '/api/v1/devices')) as { devices: { record: { id: string }; health?: { state: string; reason?: string } }[] };
@@ -215,7 +196,7 @@ const deviceShow: Command = {
     const id = a.positionals[0];
     if (!id) throw new UsageError(this.usage);
     requireConfig(a.values.config);
-    const d = deviceEntry(readDoc(a.values.config), id);
+    const d = loadEffectiveConfig(a.values.config).devices.find((x) => x.id === id);
     if (!d) throw new UsageError(`no device ${id} in ${a.values.config}`);
     let live: unknown;
     try {
@@ -238,7 +219,7 @@ const deviceRemove: Command = {
     if (!a) return 0;
     const id = a.positionals[0];
     if (!id) throw new UsageError(this.usage);
-    requireConfig(a.values.config);
+    refuseIfManaged(a.values.config, `remove device ${id}`);
     const doc = readDoc(a.values.config);
     if (!removeDeviceEntry(doc, id)) throw new UsageError(`no device ${id} in ${a.values.config}`);
     writeConfigAtomically(a.values.config, doc.toString());

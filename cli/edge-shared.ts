@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { writeFilePreservingMode, setEnvFileVar } from '../core/env.js';
 import { describeBureaus, parseSharingScope } from '../core/records.js';
-import { envFileFor, parseEdgeConfig, profilesFor, resolvePaths, type DeviceConfig } from '../edge/config.js';
+import { envFileFor, loadEdgeConfig, parseEdgeConfig, profilesFor, resolvePaths, type DeviceConfig } from '../edge/config.js';
 import { adminCall } from '../edge/admin-client.js';
 import { addDeviceEntry, deviceEntry, describeChanges, docText, readDoc, replaceDeviceEntry, writeConfigAtomically } from '../edge/config-edit.js';
 import { unstartedAdapter, validateDevices } from '../edge/devices.js';
@@ -16,6 +16,27 @@ export const configOpt = { config: { type: 'string', short: 'c', default: DEFAUL
 
 export function requireConfig(file: string): void {
   if (!existsSync(file)) throw new UsageError(`config file ${file} not found (create one with: yiwang edge init --site-type village --out ${file})`);
+}
+
+/** The collector's host of an uplink URL (mqtts://collector.example:8883 → collector.example:8883). */
+const collectorOf = (url: string) => url.replace(/^[a-z]+:\/\//, '').replace(/^[^@/]*@/, '').replace(/\/.*$/, '');
+
+/**
+ * A managed edge takes its devices from the collector: a local device edit is refused with where to make it.
+ * `action` says what was asked ("add a device").
+ */
+export function refuseIfManaged(file: string, action: string): void {
+  requireConfig(file);
+  const cfg = loadEdgeConfig(file);
+  if (!cfg.edge.managed) return;
+  const edge = cfg.edge.id;
+  throw new UsageError(
+    `cannot ${action} here: edge ${edge} is managed by the collector at ${collectorOf(cfg.uplink.url)} (edge.managed: true in ${file}), ` +
+      'which owns its devices, profiles and thresholds. Make the change there:\n' +
+      `  yiwang collector device add --edge ${edge} --profile ID --id CODE --address ADDR ...   (on the collector)\n` +
+      `  or the admin API: PUT/DELETE /api/v1/admin/edges/${edge}/devices/ID\n` +
+      `(\`yiwang edge device list\` and \`device test\` still work here.)`,
+  );
 }
 
 

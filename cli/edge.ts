@@ -122,6 +122,8 @@ const init: Command = {
   --uplink-password PW    the edge's password from \`yiwang collector edge add\`: written to edge.env next
                           to the config (mode 0600) as YIWANG_UPLINK_PASSWORD, never into the YAML
   --buffer-dir DIR        where the durable buffer lives (default /var/lib/yiwang/buffer)
+  --managed               the collector owns this edge's devices, profiles and thresholds (edge–cloud
+                          coordination): they are registered there, not with \`yiwang edge device add\`
 
 The file is created with mode 0600. Next: register devices (yiwang edge device add), check each with
 yiwang edge device test ID, then yiwang edge doctor.`,
@@ -132,6 +134,7 @@ yiwang edge device test ID, then yiwang edge doctor.`,
         'site-type': { type: 'string', default: 'village' }, 'edge-id': { type: 'string' }, out: { type: 'string', default: 'edge.yaml' }, force: { type: 'boolean' },
         'site-id': { type: 'string' }, 'site-name': { type: 'string' }, address: { type: 'string' }, lon: { type: 'string' }, lat: { type: 'string' },
         division: { type: 'string' }, 'uplink-url': { type: 'string' }, 'uplink-password': { type: 'string' }, 'buffer-dir': { type: 'string' },
+        managed: { type: 'boolean' },
       },
       this.usage,
     );
@@ -149,7 +152,7 @@ yiwang edge device test ID, then yiwang edge doctor.`,
     const text = starterConfig(t, {
       edgeId: v['edge-id'] ?? `edge-${t.replace('_', '-')}-01`,
       siteId: v['site-id'], siteName: v['site-name'], address: v.address, longitude: num(v.lon, 'lon'), latitude: num(v.lat, 'lat'),
-      divisionCode: v.division, uplinkUrl: v['uplink-url'], bufferDir: v['buffer-dir'],
+      divisionCode: v.division, uplinkUrl: v['uplink-url'], bufferDir: v['buffer-dir'], managed: v.managed,
     });
     parseEdgeConfig(v.out, text); // a bad flag value (division code, coordinates) is refused before anything is written
     if (v['uplink-password']) {
@@ -157,7 +160,11 @@ yiwang edge device test ID, then yiwang edge doctor.`,
       process.stdout.write(`uplink password written to ${envFileFor(v.out)} (mode 0600)\n`);
     }
     writeNewConfig(v.out, text);
-    process.stdout.write(`wrote ${v.out}: register devices with \`yiwang edge device add\`, then run: yiwang edge doctor --config ${v.out}\n`);
+    process.stdout.write(
+      v.managed
+        ? `wrote ${v.out} (managed: devices are registered at the collector: yiwang collector device add --edge ${v['edge-id'] ?? `edge-${t.replace('_', '-')}-01`} ...), then run: yiwang edge doctor --config ${v.out}\n`
+        : `wrote ${v.out}: register devices with \`yiwang edge device add\`, then run: yiwang edge doctor --config ${v.out}\n`,
+    );
     return 0;
   },
 };

@@ -1,10 +1,12 @@
 // `yiwang collector ...`: run the collector, or manage tokens, edges and the store it uses.
 // collectorCli(argv) returns a process exit code.
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { hashSecret } from '../core/secrets.js';
 import { closest } from '../core/suggest.js';
 import { createToken } from './auth/tokens.js';
 import { loadConfig, type ConfigOverrides } from './config.js';
+import { deviceAddCli, deviceRemoveCli, edgeListCli, DEVICE_ADD_HELP } from './control/cli.js';
 import { createEdge, startCollector } from './index.js';
 import { openStore } from './store/index.js';
 import { migrateData } from './store/migrate-data.js';
@@ -17,8 +19,12 @@ export const COLLECTOR_HELP = `Usage:
   yiwang collector token create (--bureau NAME | --admin) [--name NAME]   print a new API token once
   yiwang collector token list | token revoke --name NAME
   yiwang collector edge add --id EDGE_ID [--password PW]   register an edge; prints its password once
-  yiwang collector edge list | edge remove --id EDGE_ID
+  yiwang collector edge list [--json]                      the fleet: connection, software, config versions, buffer, devices
+  yiwang collector edge remove --id EDGE_ID
   yiwang collector edge hash --password PW                 print a scrypt hash for collector.yaml edges[]
+  yiwang collector device add --edge EDGE --profile ID --id CODE --address ADDR [record fields] [--replace]
+      Configure a device on a managed edge (no SSH to the box): the running collector pushes the new configuration.
+  yiwang collector device remove --edge EDGE --id CODE
   yiwang collector migrate --from DATA_DIR --to postgres://user@host/db
       Copy an embedded collector's data (registry, history, series, events, edges, tokens, …) into an empty
       PostgreSQL database, with progress; the source is upgraded to the current schema first, never changed otherwise.
@@ -41,6 +47,24 @@ const OPTIONS = {
   password: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
+  json: { type: 'boolean' },
+  // device add: the device entry (the same flags as `yiwang edge device add`)
+  edge: { type: 'string' },
+  profile: { type: 'string' },
+  address: { type: 'string' },
+  connection: { type: 'string' },
+  replace: { type: 'boolean' },
+  share: { type: 'string' },
+  lon: { type: 'string' },
+  lat: { type: 'string' },
+  'install-address': { type: 'string' },
+  division: { type: 'string' },
+  installed: { type: 'string' },
+  maintainer: { type: 'string' },
+  contact: { type: 'string' },
+  serial: { type: 'string' },
+  scenario: { type: 'string' },
+  industry: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -75,8 +99,18 @@ transport, or any lower-case name. --name defaults to <bureau>-bureau (or admin)
 
 Registers an edge and prints its password once (without --password a random one). Put it on the edge box:
 yiwang edge init ... --uplink-password PW (it goes to edge.env, never into edge.yaml).`,
-  'edge list': 'Usage: yiwang collector edge list [--config FILE] [--data-dir DIR | --store URL]',
+  'edge list': `Usage: yiwang collector edge list [--json] [--config FILE] [--data-dir DIR | --store URL]
+
+The fleet: per edge whether it is connected and when it was last heard from, its software version, desired vs
+applied configuration version (and the problems of a refused one), clock offset, buffer fill and backlog, drops,
+devices by health and committed/missing sequence numbers.`,
   'edge remove': 'Usage: yiwang collector edge remove --id EDGE_ID [--config FILE] [--data-dir DIR | --store URL]',
+  device: `Usage: yiwang collector device add|remove ...
+
+  device add --edge EDGE --profile ID --id CODE --address ADDR [record fields]   configure a device on a managed edge
+  device remove --edge EDGE --id CODE`,
+  'device add': DEVICE_ADD_HELP,
+  'device remove': 'Usage: yiwang collector device remove --edge EDGE --id CODE [--config FILE] [--data-dir DIR | --store URL]',
   'edge hash': 'Usage: yiwang collector edge hash --password PW\n\nPrints a scrypt hash for an edges[] entry of collector.yaml.',
 };
 
@@ -166,10 +200,10 @@ export async function collectorCli(argv: string[], out: (s: string) => void = (s
       process.stderr.write(`edge "${v.id}" added; configure it with this password (shown only once)\n`);
       return 0;
     }
-    if (group === 'edge' && action === 'list') {
-      for (const e of await store.edges.list()) out(`${e.id}\tconnected=${e.connected}\tcommitted_through=${e.committedThrough}\tmissing=${e.missing}\n`);
-      return 0;
-    }
+    if (group === 'edge' && action === 'list') return await edgeListCli(store, out, !!v.json);
+    const actor = `cli:${userInfo().username}`;
+    if (group === 'device' && action === 'add') return await deviceAddCli(store, cfg, actor, v, out);
+    if (group === 'device' && action === 'remove') return await deviceRemoveCli(store, cfg, actor, v, out);
     if (group === 'edge' && action === 'remove') {
       if (!v.id) throw new Error('edge remove needs --id');
       out((await store.edges.remove(v.id)) ? `removed ${v.id}\n` : `no edge ${v.id}\n`);

@@ -62,6 +62,12 @@ export interface CollectorConfig {
   dashboard?: DashboardConfig;
   /** Bureau analytics: a station missing `missedReports` reports of its primary schedule in a row raises an event (checked every `checkIntervalS`). */
   analytics?: { missedReports?: number; checkIntervalS?: number };
+  /**
+   * The key that encrypts device passwords in edge configurations at rest (AES-256-GCM): a file holding 32 random
+   * bytes in base64, or an environment variable with that value. Default: `<dataDir>/secrets.key`, created on
+   * first use (a PostgreSQL store needs one set explicitly: every collector node must have the same key).
+   */
+  secrets?: { keyFile?: string; keyEnv?: string };
   /** Directory relative paths in the config are resolved against (the config file's). */
   baseDir: string;
 }
@@ -130,6 +136,7 @@ export const COLLECTOR_CONFIG_SCHEMA = obj({
   ),
   feed: obj({ ringSize: int(1, 10_000_000), keepMinutes: int(1, 10_080) }),
   analytics: obj({ missedReports: int(1, 10_000), checkIntervalS: int(1, 86_400) }),
+  secrets: obj({ keyFile: str, keyEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }),
   // Checked by their own modules (with cross-field rules); only their type here.
   notify: { type: 'object' },
   dashboard: { type: 'object' },

@@ -7,6 +7,9 @@ import { startApiServer, type ApiServer } from './api/server.js';
 import { generatePassword, hashSecret } from '../core/secrets.js';
 import { createToken } from './auth/tokens.js';
 import { applyOverrides, defaultConfig, loadConfig, type CollectorConfig, type ConfigOverrides } from './config.js';
+import { registerFleetMetrics } from './control/fleet.js';
+import { ControlPlane } from './control/plane.js';
+import { secretsKeyLoader } from './control/secrets.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './ingest/embedded.js';
 import { startExternalConsumer, type ExternalConsumer } from './ingest/external.js';
 import { IngestPipeline } from './ingest/pipeline.js';
@@ -30,6 +33,8 @@ export interface Collector {
   metrics: CollectorMetrics;
   pipeline: IngestPipeline;
   influx: InfluxExporter | undefined;
+  /** Edge–cloud coordination: desired configurations, edge reports, remote diagnostics. */
+  control: ControlPlane;
   /** Registers an edge; returns the password (generated unless given). Only its hash is stored. */
   addEdge(id: string, password?: string): Promise<string>;
   /** Creates an API token; returns its plaintext. */
@@ -76,11 +81,19 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
     const pipeline = new IngestPipeline(store, config.ingest, metrics, log, !!config.influx);
     cleanups.unshift(() => pipeline.stop());
 
+    const control = new ControlPlane(store, secretsKeyLoader(config), log, metrics);
     let broker: EmbeddedBroker | undefined;
     let consumer: ExternalConsumer | undefined;
-    if (config.mqtt.external) consumer = await startExternalConsumer(config.mqtt.external, pipeline, log);
-    else broker = await startEmbeddedBroker(config.mqtt.embedded ?? { host: '0.0.0.0', port: 1883 }, store, pipeline, metrics, log);
+    if (config.mqtt.external) consumer = await startExternalConsumer(config.mqtt.external, pipeline, log, control);
+    else broker = await startEmbeddedBroker(config.mqtt.embedded ?? { host: '0.0.0.0', port: 1883 }, store, pipeline, metrics, log, control);
     const intake = broker ?? consumer!;
+    control.attach({
+      publish: (topic, payload, retain) => intake.publish(topic, payload, retain),
+      // The embedded broker knows its connections; behind an external broker the edge's retained status tells.
+      connected: async (edgeId) => (broker ? broker.connectedEdges().includes(edgeId) : !!(await store.edges.list()).find((e) => e.id === edgeId)?.connected),
+    });
+    control.start();
+    cleanups.unshift(() => control.stop());
     // Stop taking new batches first, then commit what is queued.
     cleanups.unshift(async () => {
       await intake.close();
@@ -96,6 +109,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       (await edges()).map((e) => [{ edge: e.id }, e.missing]),
     );
     metrics.asyncGauge('yiwang_collector_edge_connected', 'Edge connected (1) or not (0)', async () => (await edges()).map((e) => [{ edge: e.id }, e.connected ? 1 : 0]));
+    registerFleetMetrics(metrics, store);
 
     let influx: InfluxExporter | undefined;
     if (config.influx) {
@@ -133,6 +147,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       log,
       addEdge: (id) => addEdge(id),
       brokerUp: () => (consumer ? consumer.client.connected : true),
+      control,
     });
     cleanups.unshift(() => api.close());
 
@@ -145,6 +160,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       metrics,
       pipeline,
       influx,
+      control,
       addEdge,
       createToken: (o) => createToken(store, o),
       stop: async () => {

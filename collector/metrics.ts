@@ -16,6 +16,8 @@ export class CollectorMetrics extends Registry {
   ]);
   readonly influxWritten = this.counter('yiwang_collector_influx_lines_total', 'Lines flushed to InfluxDB');
   readonly influxFailures = this.counter('yiwang_collector_influx_failures_total', 'Failed InfluxDB flushes (retried)');
+  readonly configPushes = this.counter('yiwang_collector_config_pushes_total', 'Edge configurations sealed and published to their edges');
+  readonly diagnostics = this.counter('yiwang_collector_diagnostics_total', 'Remote diagnostics sent to edges, by kind');
   private lastRate = { at: Date.now(), points: 0, rate: 0 };
 
   constructor() {

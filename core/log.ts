@@ -4,6 +4,7 @@
 // `maxBufferBytes` of unwritten log, lines are dropped and counted (`droppedLogLines()`); rate-limited problem
 // logging (core/problem-log.ts) keeps that from happening in the first place.
 import pino from 'pino';
+import type { LogRing } from './log-ring.js';
 
 export type Logger = pino.Logger;
 
@@ -22,6 +23,8 @@ export interface LoggerOptions {
   /** Write to this file descriptor (default 1, stdout). */
   fd?: number;
   maxBufferBytes?: number;
+  /** Also keep warn and error lines in this ring (remote diagnostics read them). */
+  ring?: LogRing;
 }
 
 export function createLogger(name: string, level = process.env.YIWANG_LOG_LEVEL ?? 'info', opts: LoggerOptions = {}): Logger {
@@ -29,15 +32,17 @@ export function createLogger(name: string, level = process.env.YIWANG_LOG_LEVEL 
   dest.on('drop', () => {
     dropped++;
   });
+  const lvl = opts.level ?? level;
+  const out = opts.ring && lvl !== 'silent' ? pino.multistream([{ level: lvl as pino.Level, stream: dest }, { level: 'warn', stream: opts.ring }]) : dest;
   return pino(
     {
       name,
-      level: opts.level ?? level,
+      level: lvl,
       base: { app: name },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'], censor: '[redacted]' },
     },
-    dest,
+    out,
   );
 }
 

@@ -193,7 +193,27 @@ export const RECORD_COLUMNS: Column[] = [
   { zh: '抓图地址', get: (r) => r.camera?.snapshotUri, set: (r, v) => (cam(r).snapshotUri = v) },
   { zh: '云台', get: (r) => (r.camera ? (r.camera.ptz ? '是' : '否') : ''), set: (r, v) => (cam(r).ptz = v === '是' || v === 'true') },
   { zh: '录像保存天数', get: (r) => r.camera?.recordRetentionDays, set: (r, v) => (cam(r).recordRetentionDays = numOrUndef(v)) },
+  // The edge the device is connected through. On import, with 设备模板 and 连接参数 (or 接入地址) it registers the
+  // device on that edge's configuration (edge–cloud coordination); without them it only assigns the record.
+  { zh: '接入网关', get: (r) => r.edgeId, set: (r, v) => (r.edgeId = v) },
 ];
+
+/**
+ * Import-only column: how the edge reaches the device — a JSON object of connection fields, or the short address
+ * form of `yiwang edge device add --address` (modbus host[:port][#unit], opc.tcp://…, MQTT topic id, …). Never
+ * exported: connections may hold passwords.
+ */
+export const CONNECTION_COLUMN = '连接参数';
+
+/** A CSV row that places its device on an edge's configuration. */
+export interface CsvPlacement {
+  row: number;
+  id: string;
+  edgeId: string;
+  profile: string;
+  /** The 连接参数 cell, or else the 接入地址 cell. */
+  connection: string;
+}
 
 /** Encodings the 一机一档 CSV export offers: UTF-8 with a BOM (Excel opens it correctly) or GB18030. */
 export const CSV_EXPORT_ENCODINGS = ['utf-8', 'gb18030'] as const;
@@ -243,6 +263,8 @@ export interface CsvImportResult {
   errors: { row: number; message: string }[]; // row = 1-based line number in the file (header = 1)
   /** The encoding the file was read in (bytes input): "UTF-8", "UTF-8 with BOM", "GB18030", … */
   encoding?: string;
+  /** Rows with 接入网关, 设备模板 and a connection: devices to configure on that edge (also in `records`). */
+  placements: CsvPlacement[];
 }
 
 /**
@@ -252,7 +274,7 @@ export interface CsvImportResult {
 export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
   const { text, encoding } = typeof input === 'string' ? { text: input, encoding: undefined } : decodeCsvBytes(input);
   const rows = parseCsv(text);
-  const result: CsvImportResult = { records: [], errors: [], ...(encoding ? { encoding } : {}) };
+  const result: CsvImportResult = { records: [], errors: [], placements: [], ...(encoding ? { encoding } : {}) };
   const encodingHint = encoding
     ? ` (the file was read as ${encoding}; if it was saved in another encoding that may be the problem: save it from Excel as "CSV UTF-8 (逗号分隔)" or "CSV (逗号分隔)")`
     : '';
@@ -262,6 +284,7 @@ export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
   }
   const header = rows[0]!.map((h) => h.trim());
   const cols = header.map((h) => RECORD_COLUMNS.find((c) => c.zh === h && c.set));
+  const connectionAt = header.indexOf(CONNECTION_COLUMN);
   if (!header.includes('设备编码')) {
     result.errors.push({ row: 1, message: `header has no 设备编码 (device id) column${encodingHint}` });
     return result;
@@ -283,12 +306,18 @@ export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
       if (v !== undefined && Number.isNaN(v)) issues.push({ path, message: 'is not a number' });
     }
     if (r.id && seen.has(r.id)) issues.push({ path: 'id', message: `duplicate device id ${r.id} in this file` });
+    const connection = (connectionAt >= 0 ? cells[connectionAt]?.trim() : '') || '';
+    if (connection && !r.edgeId) issues.push({ path: CONNECTION_COLUMN, message: 'a connection needs 接入网关 (the edge that reaches the device)' });
+    const placed = !!r.edgeId && (!!connection || !!r.profileId);
+    if (placed && !r.profileId) issues.push({ path: '设备模板', message: 'is required to configure the device on its edge (接入网关)' });
+    if (placed && !connection && !r.address) issues.push({ path: CONNECTION_COLUMN, message: 'is required (or 接入地址) to configure the device on its edge (接入网关)' });
     if (issues.length) {
       result.errors.push({ row: line, message: issues.map((x) => `${x.path}: ${x.message}`).join('; ') });
       return;
     }
     seen.add(r.id);
     result.records.push(r);
+    if (placed) result.placements.push({ row: line, id: r.id, edgeId: r.edgeId!, profile: r.profileId!, connection: connection || r.address! });
   });
   return result;
 }

@@ -1,12 +1,17 @@
 // The edge agent: config -> devices/adapters -> pipeline -> durable buffer -> uplink, plus admin HTTP.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../core/config-file.js';
 import { createLogger, droppedLogLines, type Logger } from '../core/log.js';
-import { BUILTIN_PROFILE_DIR, ProfileCatalog } from '../core/profiles.js';
+import { LogRing } from '../core/log-ring.js';
 import { Registry } from '../core/prom.js';
+import { loadOrCreateEdgeKey } from '../core/seal.js';
+import type { ConfigProblem, DeviceHealthCounts } from '../schema/types.js';
 import { EdgeBuffer } from './buffer/index.js';
 import { Uplink } from './uplink/index.js';
-import { DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, resolvePaths, timestampWindow, uplinkPassword, type EdgeConfig } from './config.js';
+import { centralPart, centralStructureProblems, loadLastGood, mergeCentral, saveLastGood, type AppliedCentral, type CentralConfig } from './central-config.js';
+import { checkEdgeConfig, DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, profilesFor, resolvePaths, timestampWindow, uplinkPassword, type EdgeConfig } from './config.js';
+import { EdgeControl, DiagnosticError, type ControlHost } from './control.js';
 import { DeviceManager } from './devices.js';
 import { EdgePipeline } from './pipeline.js';
 import { loadOrCreateAdminToken, startAdminServer } from './admin.js';
@@ -31,6 +36,8 @@ export { resolvePaths, uplinkPassword } from './config.js';
 export class EdgeAgent {
   readonly metrics = new Registry();
   readonly log: Logger;
+  /** Recent warn/error log lines (remote diagnostics read them); empty when the caller passed its own logger. */
+  readonly logRing = new LogRing();
   buffer!: EdgeBuffer;
   uplink!: Uplink;
   pipeline!: EdgePipeline;
@@ -39,13 +46,22 @@ export class EdgeAgent {
   gb28181?: Gb28181Northbound;
   adminPort = 0;
   adminToken = '';
+  control!: EdgeControl;
+  /** The effective configuration: the local file, with the collector's part over it when managed. */
   private cfg!: EdgeConfig;
+  /** The local file as last loaded. */
+  private local!: EdgeConfig;
+  /** The collector's configuration in effect (managed edges). */
+  private central?: AppliedCentral;
+  /** Reloads and configuration pushes run one at a time. */
+  private configLock: Promise<unknown> = Promise.resolve();
+  private bufferDir = '';
   private closeAdmin?: () => Promise<void>;
   private timer?: NodeJS.Timeout;
   private readonly started = Date.now();
 
   constructor(private readonly opts: EdgeAgentOptions) {
-    this.log = opts.log ?? createLogger('yiwang-edge');
+    this.log = opts.log ?? createLogger('yiwang-edge', undefined, { ring: this.logRing });
   }
 
   get config(): EdgeConfig {
@@ -55,10 +71,20 @@ export class EdgeAgent {
   async start(): Promise<this> {
     tuneForSmallMemory();
     const file = this.opts.configFile;
-    this.cfg = loadEdgeConfig(file);
-    const cfg = this.cfg;
-    const { bufferDir, profileDirs, rel } = resolvePaths(cfg, file);
-    const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
+    this.local = loadEdgeConfig(file);
+    const { bufferDir, rel } = resolvePaths(this.local, file);
+    this.bufferDir = bufferDir;
+    this.central = this.local.edge.managed ? loadLastGood(bufferDir) : undefined;
+    let startupProblems: ConfigProblem[] | undefined;
+    let cfg: EdgeConfig;
+    try {
+      cfg = this.effective(this.local, this.central);
+    } catch (err) {
+      if (!(err instanceof ConfigError) || !this.central) throw err;
+      startupProblems = err.problems;
+      cfg = this.effective(this.local, (this.central = undefined));
+    }
+    this.cfg = cfg;
     const timestamps = timestampWindow(cfg, file);
     this.buffer = EdgeBuffer.open({
       dir: bufferDir,
@@ -69,16 +95,28 @@ export class EdgeAgent {
       logger: this.log,
     });
     this.pipeline = new EdgePipeline(this.buffer, this.log, this.metrics, cfg.edge.id, Date.now, timestamps);
-    this.devices = new DeviceManager(catalog, this.pipeline, this.log, bufferDir, cfg.protocols);
     try {
+      this.devices = new DeviceManager(profilesFor(cfg, file), this.pipeline, this.log, bufferDir, cfg.protocols);
       await this.devices.apply(await this.devices.validate(cfg, file));
       await this.applyNorthbound(cfg, file);
     } catch (err) {
       await this.gb28181?.stop();
-      await this.devices.stop();
-      this.buffer.close();
-      throw err;
+      await this.devices?.stop();
+      if (!(err instanceof ConfigError) || !this.central) {
+        this.buffer.close();
+        throw err;
+      }
+      // The collector's last good configuration no longer validates here (a local change): run without it and
+      // say so upstream; the next push replaces it.
+      startupProblems = err.problems;
+      this.central = undefined;
+      this.cfg = cfg = this.effective(this.local, undefined);
+      this.devices = new DeviceManager(profilesFor(cfg, file), this.pipeline, this.log, bufferDir, cfg.protocols);
+      await this.devices.apply(await this.devices.validate(cfg, file));
+      await this.applyNorthbound(cfg, file);
     }
+    if (startupProblems) this.log.error({ errors: startupProblems.map((p) => `${p.path}: ${p.message}`) }, 'the configuration from the collector no longer validates here: started without its devices');
+    this.control = new EdgeControl(cfg.edge.id, EDGE_VERSION, this.controlHost(), loadOrCreateEdgeKey(join(bufferDir, 'config-key.pem')), this.log);
     const u = cfg.uplink;
     this.uplink = new Uplink({
       edgeId: cfg.edge.id,
@@ -94,7 +132,9 @@ export class EdgeAgent {
       buffer: this.buffer,
       version: EDGE_VERSION,
       logger: this.log,
+      control: this.control,
     });
+    this.control.attach(this.uplink);
     this.registerGauges();
     await this.uplink.start();
     this.timer = setInterval(() => this.pipeline.health.tick(), HEALTH_TICK_MS);
@@ -119,25 +159,77 @@ export class EdgeAgent {
     });
     this.adminPort = admin.port;
     this.closeAdmin = admin.close;
-    this.log.info({ edgeId: cfg.edge.id, devices: this.devices.devices().length, adminPort: this.adminPort, bufferDir }, 'edge agent started');
+    this.log.info({ edgeId: cfg.edge.id, managed: !!cfg.edge.managed, centralVersion: this.central?.version, devices: this.devices.devices().length, adminPort: this.adminPort, bufferDir }, 'edge agent started');
     return this;
   }
 
-  /** Re-reads the config and applies device changes live; buffered data is never touched. */
-  async reload(): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
+  /** The effective configuration of a local file and (managed edges) the collector's part, checked as one. */
+  private effective(local: EdgeConfig, central: AppliedCentral | undefined): EdgeConfig {
+    if (!local.edge.managed) return local;
+    return checkEdgeConfig(central ? `collector config v${central.version}` : this.opts.configFile, mergeCentral(local, central?.config));
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.configLock.then(fn, fn);
+    this.configLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Applies an effective configuration live: validates every device first (nothing changes when that fails),
+   * then restarts adapters whose protocol settings changed and adds, updates and removes devices. Buffered data
+   * is never touched.
+   */
+  private async applyConfig(next: EdgeConfig): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
     const file = this.opts.configFile;
-    const next = loadEdgeConfig(file);
-    if (next.edge.id !== this.cfg.edge.id || JSON.stringify(next.uplink) !== JSON.stringify(this.cfg.uplink) || JSON.stringify(next.buffer) !== JSON.stringify(this.cfg.buffer)) {
-      this.log.warn({}, 'edge id, uplink and buffer settings change only on restart; applying device changes now');
-    }
-    const { profileDirs } = resolvePaths(next, file);
-    const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...profileDirs]);
+    const catalog = profilesFor(next, file);
+    const validated = await this.devices.validate(next, file, catalog);
     this.devices.setCatalog(catalog);
-    const result = await this.devices.apply(await this.devices.validate(next, file));
+    await this.devices.setSettings(next.protocols);
+    const result = await this.devices.apply(validated);
     await this.applyNorthbound(next, file);
-    this.cfg = { ...this.cfg, devices: next.devices, site: next.site, gb28181: next.gb28181 };
-    this.log.info(result, 'configuration reloaded');
+    this.cfg = next;
     return result;
+  }
+
+  /** Re-reads the config and applies device changes live; buffered data is never touched. */
+  reload(): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
+    return this.serially(async () => {
+      const next = loadEdgeConfig(this.opts.configFile);
+      if (next.edge.id !== this.local.edge.id || JSON.stringify(next.uplink) !== JSON.stringify(this.local.uplink) || JSON.stringify(next.buffer) !== JSON.stringify(this.local.buffer)) {
+        this.log.warn({}, 'edge id, uplink and buffer settings change only on restart; applying device changes now');
+      }
+      const central = next.edge.managed ? this.central : undefined;
+      const result = await this.applyConfig(this.effective(next, central));
+      const modeChanged = !!next.edge.managed !== !!this.local.edge.managed;
+      this.local = next;
+      this.central = central;
+      this.control?.changed();
+      this.log.info({ ...result, ...(modeChanged ? { managed: !!next.edge.managed } : {}) }, 'configuration reloaded');
+      return result;
+    });
+  }
+
+  /** Applies the collector's configuration (a managed edge); its problems, or [] when it is in effect. */
+  private applyCentral(version: number, config: CentralConfig, meta: { issuedAt?: number; issuedBy?: string }): Promise<ConfigProblem[]> {
+    return this.serially(async () => {
+      if (!this.local.edge.managed) {
+        return [{ path: 'edge.managed', message: `this edge is not managed by the collector (edge.managed is not true in ${this.opts.configFile}): its devices are edited on the box` }];
+      }
+      const structure = centralStructureProblems(config);
+      if (structure.length) return structure;
+      const applied: AppliedCentral = { version, appliedAt: Date.now(), ...meta, config };
+      try {
+        const result = await this.applyConfig(this.effective(this.local, applied));
+        this.log.info({ version, ...result }, 'collector configuration applied');
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        return [{ path: '(apply)', message: (err as Error).message }];
+      }
+      this.central = applied;
+      saveLastGood(this.bufferDir, applied);
+      return [];
+    });
   }
 
   /** Loads the GB/T 28181 service only when a config asks for it, and applies the config's block. */
@@ -148,6 +240,43 @@ export class EdgeAgent {
       this.gb28181 = new Gb28181Northbound({ pipeline: this.pipeline, devices: this.devices, metrics: this.metrics, log: this.log, version: EDGE_VERSION });
     }
     await this.gb28181.apply(cfg, file);
+  }
+
+  private controlHost(): ControlHost {
+    return {
+      managed: () => !!this.local.edge.managed,
+      applyCentral: (v, c, meta) => this.applyCentral(v, c, meta),
+      applied: () => this.central,
+      localConfig: () => centralPart(this.local),
+      deviceCounts: () => {
+        const counts: Required<DeviceHealthCounts> = { online: 0, degraded: 0, offline: 0, unknown: 0 };
+        for (const d of this.devices.devices()) counts[this.pipeline.health.get(d.record.id)?.state ?? 'unknown']++;
+        return counts;
+      },
+      buffer: () => {
+        const st = this.buffer.stats();
+        const es = this.buffer.edgeStats();
+        return { fill: st.fillRatio, maxBytes: this.cfg.buffer?.maxBytes ?? DEFAULT_BUFFER_MAX_BYTES, bytes: st.bytes, backlogItems: es.backlogItems ?? 0, dropped: es.droppedReadings ?? 0 };
+      },
+      deviceTest: async (deviceId, timeoutMs) => {
+        const device = this.devices.devices().find((d) => d.record.id === deviceId);
+        if (!device) throw new DiagnosticError(`no device ${deviceId} at edge ${this.cfg.edge.id}`);
+        const { testDevice } = await import('./device-test.js');
+        return testDevice({
+          cfg: this.cfg,
+          bufferDir: this.bufferDir,
+          device,
+          timeoutMs,
+          agent: { lastMessage: async (id) => ({ startedAt: this.started, message: this.pipeline.lastMessages.get(id) ?? null }) },
+          log: this.log,
+        });
+      },
+      doctor: async (timeoutMs) => {
+        const { runDoctor } = await import('./doctor.js');
+        return runDoctor(this.opts.configFile, timeoutMs, this.log);
+      },
+      logs: (limit) => this.logRing.recent(limit),
+    };
   }
 
   deviceViews() {
@@ -221,6 +350,7 @@ export class EdgeAgent {
    */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.control?.stop();
     await this.closeAdmin?.();
     const stopping = (async () => {
       await this.gb28181?.stop();

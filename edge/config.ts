@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { compileSchema, ConfigError, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
+import { ConfigError, compileSchema, describeAjvError, loadYamlConfig, parseYamlConfig } from '../core/config-file.js';
 import { applyEnvFile, expandEnvReferences } from '../core/env.js';
-import { BUILTIN_PROFILE_DIR, CUSTOM_METRICS_SCHEMA, ProfileCatalog } from '../core/profiles.js';
+import { BUILTIN_PROFILE_DIR, CUSTOM_METRICS_SCHEMA, ProfileCatalog, validateProfile, type DeviceProfile } from '../core/profiles.js';
 import { GB28181_CONFIG_SCHEMA, gb28181Problems, type Gb28181Config } from '../protocols/gb28181/config.js';
+import { THRESHOLDS_SCHEMA, type ThresholdOverrides } from './thresholds.js';
 import type { CustomMetricDecl } from '../schema/metrics.js';
 import type { DeviceRecord, Location, SiteType } from '../schema/types.js';
 
@@ -31,7 +32,8 @@ export interface DeviceConfig extends Omit<DeviceRecord, 'profileId' | 'runtimeS
 }
 
 export interface EdgeConfig {
-  edge: { id: string };
+  /** managed: devices, profiles, custom metrics and thresholds come from the collector (edge–cloud coordination). */
+  edge: { id: string; managed?: boolean };
   site: { id: string; name?: string; type?: SiteType; location?: Location };
   uplink: UplinkConfig;
   buffer?: { dir?: string; maxBytes?: number; retentionHours?: number; commitIntervalMs?: number; groupCommitDelayMs?: number };
@@ -42,6 +44,10 @@ export interface EdgeConfig {
   profileDirs?: string[];
   /** Metrics the catalog lacks (x_ names), usable by every profile at this edge. */
   customMetrics?: CustomMetricDecl[];
+  /** Installer-defined profiles, inline (same form as a profile file); they win over profileDirs by id. */
+  profiles?: DeviceProfile[];
+  /** Alarm levels per site and per device that override the profiles' (edge/thresholds.ts). */
+  thresholds?: ThresholdOverrides;
   devices: DeviceConfig[];
   /** Northbound GB/T 28181: the edge as a device of an upper video platform (protocols/gb28181). */
   gb28181?: Gb28181Config;
@@ -68,7 +74,7 @@ export const EDGE_CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['id'],
-      properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } },
+      properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }, managed: { type: 'boolean' } },
     },
     site: {
       type: 'object',
@@ -133,6 +139,8 @@ export const EDGE_CONFIG_SCHEMA = {
     profileDirs: { type: 'array', items: str },
     customMetrics: CUSTOM_METRICS_SCHEMA,
     gb28181: GB28181_CONFIG_SCHEMA,
+    profiles: { type: 'array', items: { type: 'object' } }, // each checked by validateProfile (profilesFor)
+    thresholds: THRESHOLDS_SCHEMA,
     devices: {
       type: 'array',
       items: {
@@ -190,14 +198,46 @@ function expandingValidator(validate: ValidateFunction): ValidateFunction {
   return v;
 }
 
-const validateEdgeConfig = expandingValidator(compileSchema(EDGE_CONFIG_SCHEMA));
+const validateStructure = compileSchema(EDGE_CONFIG_SCHEMA);
+const validateEdgeConfig = expandingValidator(validateStructure);
+
+/** What a managed edge takes from the collector: it may not also be set in the local file. */
+export const CENTRAL_KEYS = ['devices', 'profiles', 'customMetrics', 'thresholds'] as const;
+
+/** Checks JSON Schema cannot express (GB/T 28181 id structure), and defaults. */
+function semanticChecks(source: string, c: EdgeConfig): EdgeConfig {
+  c.devices ??= [];
+  const problems = c.gb28181 ? gb28181Problems(c.gb28181) : [];
+  if (problems.length) throw new ConfigError(source, problems);
+  return c;
+}
 
 function withDefaults(file: string, c: EdgeConfig): EdgeConfig {
-  c.devices ??= [];
-  // checks JSON Schema cannot express (GB/T 28181 id structure)
-  const problems = c.gb28181 ? gb28181Problems(c.gb28181) : [];
-  if (problems.length) throw new ConfigError(file, problems);
-  return c;
+  if (c.edge.managed) {
+    const local = CENTRAL_KEYS.filter((k) => c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as unknown[]).length === 0));
+    if (local.length) {
+      throw new ConfigError(file, local.map((k) => ({
+        path: k,
+        message: `this edge is managed by the collector (edge.managed: true): its ${k} come from the collector at ${c.uplink.url}; remove them here (register devices there: yiwang collector device add --edge ${c.edge.id} ...)`,
+      })));
+    }
+  }
+  return semanticChecks(file, c);
+}
+
+/**
+ * Checks a config object (not a file): the effective configuration of a managed edge, its local file merged with
+ * the collector's part, goes through the same schema as a local file. Throws ConfigError naming `source`. No
+ * `${VAR}` expansion here: the local part was expanded when its file was read, and the collector's part names
+ * the box's variables with passwordEnv instead.
+ */
+export function checkEdgeConfig(source: string, data: unknown): EdgeConfig {
+  if (!validateStructure(data)) {
+    const seen = new Set<string>();
+    const problems = (validateStructure.errors ?? []).map(describeAjvError).filter((p) => (seen.has(`${p.path}|${p.message}`) ? false : (seen.add(`${p.path}|${p.message}`), true)));
+    throw new ConfigError(source, problems);
+  }
+  return semanticChecks(source, data as EdgeConfig);
 }
 
 /** The env file next to a config (`/etc/yiwang/edge.yaml` → `/etc/yiwang/edge.env`): the systemd unit's EnvironmentFile. */
@@ -250,7 +290,24 @@ export function uplinkPassword(cfg: EdgeConfig, rel: (p: string) => string): str
 }
 
 
-/** The profiles an edge config sees: the built-in ones, its profileDirs, and its custom metrics. */
+/** "profiles[2].points[0].unit" for a problem at /points/0/unit of the config's third inline profile. */
+export const inlineProfilePath = (i: number, path: string) => `profiles[${i}]${path === '/' ? '' : path.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')}`;
+
+/**
+ * The profiles an edge config sees: the built-in ones, its profileDirs, its inline `profiles` (checked like
+ * files; problems as `profiles[i].points[0].unit: …`), and its custom metrics.
+ */
 export function profilesFor(cfg: EdgeConfig, file: string): ProfileCatalog {
-  return ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...resolvePaths(cfg, file).profileDirs], { customMetrics: cfg.customMetrics });
+  const catalog = ProfileCatalog.load([BUILTIN_PROFILE_DIR, ...resolvePaths(cfg, file).profileDirs], { customMetrics: cfg.customMetrics });
+  const problems: { path: string; message: string }[] = [];
+  for (const [i, p] of (cfg.profiles ?? []).entries()) {
+    const issues = validateProfile(p, cfg.customMetrics ?? []);
+    for (const issue of issues) problems.push({ path: inlineProfilePath(i, issue.path), message: issue.message });
+    if (issues.length) continue;
+    const own = new Set((p.customMetrics ?? []).map((m) => m.name));
+    const used = (cfg.customMetrics ?? []).filter((m) => !own.has(m.name) && p.points.some((pt) => pt.metric === m.name));
+    catalog.add(used.length ? { ...p, customMetrics: [...(p.customMetrics ?? []), ...used] } : p);
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return catalog;
 }

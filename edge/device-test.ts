@@ -15,7 +15,8 @@ import { metricOf, type DeviceProfile, type PointDef } from '../core/profiles.js
 import type { DeviceRecord } from '../schema/types.js';
 import { QUALITY_NAMES, readingValue } from '../schema/types.js';
 import { AgentNotRunning, adminCall } from './admin-client.js';
-import { loadEdgeConfig, profilesFor, resolvePaths, type EdgeConfig } from './config.js';
+import { loadEffectiveConfig } from './central-config.js';
+import { profilesFor, resolvePaths, type EdgeConfig } from './config.js';
 import { unstartedAdapter, validateDevices, type ConfiguredDevice } from './devices.js';
 import type { LastMessage } from './last-message.js';
 import { Normalizer } from './normalize.js';
@@ -321,7 +322,7 @@ export function formatTestResult(r: DeviceTestResult): string {
  * for push devices' last messages. Throws ConfigError when a tested device's config is invalid.
  */
 export async function testConfiguredDevices(file: string, o: { only?: string; skip?: Set<string>; timeoutMs?: number; log?: Logger } = {}): Promise<DeviceTestResult[]> {
-  const cfg = loadEdgeConfig(file);
+  const cfg = loadEffectiveConfig(file);
   const { bufferDir } = resolvePaths(cfg, file);
   const wanted = cfg.devices.filter((d) => (!o.only || d.id === o.only) && !o.skip?.has(d.id));
   const disabled = wanted.filter((d) => d.enabled === false);

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { AdapterFactory, AdapterLogger, DeviceBinding, ProtocolAdapter } from '../protocols/adapter.js';
 import { ConfigError } from '../core/config-file.js';
 import type { Logger } from '../core/log.js';
-import type { DeviceProfile, ProfileCatalog, ProtocolName } from '../core/profiles.js';
+import type { AlarmDef, DeviceProfile, ProfileCatalog, ProtocolName } from '../core/profiles.js';
 import { validateRecord } from '../core/records.js';
 import { customMetricDef, type CustomMetricDecl } from '../schema/metrics.js';
 import type { DataSchedule, DeviceRecord, MetricDefinition } from '../schema/types.js';
 import type { DeviceConfig, EdgeConfig } from './config.js';
 import type { EdgePipeline } from './pipeline.js';
 import { dataSchedules } from './schedule.js';
+import { effectiveThresholds, unmatchedDeviceThresholds } from './thresholds.js';
 
 const ADAPTER_MODULES: Record<ProtocolName, () => Promise<{ default: AdapterFactory }>> = {
   modbus: () => import('../protocols/modbus/index.js'),
@@ -25,6 +26,8 @@ export interface ConfiguredDevice {
   config: DeviceConfig;
   profile: DeviceProfile;
   record: DeviceRecord;
+  /** metric → alarm levels that replace the profile's (site and device thresholds); empty for most devices. */
+  thresholds?: Map<string, AlarmDef>;
 }
 
 /** Builds a device's 一机一档 record from its config entry, its profile and the edge's site. */
@@ -98,6 +101,9 @@ export async function validateDevices(
     }
     const record = recordFor(d, profile, cfg);
     for (const issue of validateRecord(record)) problems.push({ path: `${at}.${issue.path}`, message: issue.message });
+    const levels = effectiveThresholds(profile, record.site?.id, d.id, cfg.thresholds);
+    problems.push(...levels.problems);
+    if (levels.list.length) record.thresholds = levels.list;
     let adapter: ProtocolAdapter;
     try {
       adapter = await adapterFor(profile.protocol);
@@ -109,8 +115,9 @@ export async function validateDevices(
       const { path, message } = splitMessage(m);
       problems.push({ path: `${at}.${path.startsWith('connection') ? path : `connection.${path}`}`, message });
     }
-    out.set(d.id, { config: d, profile, record });
+    out.set(d.id, { config: d, profile, record, ...(levels.overrides.size ? { thresholds: levels.overrides } : {}) });
   }
+  problems.push(...unmatchedDeviceThresholds(cfg.thresholds, new Set(cfg.devices.map((d) => d.id))));
   if (problems.length) throw new ConfigError(file, problems);
   return out;
 }
@@ -152,8 +159,10 @@ export class DeviceManager {
    * An adapter instance to validate connections with: the running one, or an unstarted one, so that
    * `yiwang edge device add` can check a device without binding ports or connecting anywhere.
    */
-  private async validator(protocol: ProtocolName): Promise<ProtocolAdapter> {
-    return this.adapters.get(protocol) ?? unstartedAdapter(protocol, this.dataDir, this.settings);
+  private async validator(protocol: ProtocolName, settings: EdgeConfig['protocols']): Promise<ProtocolAdapter> {
+    const running = this.adapters.get(protocol);
+    if (running && sameSettings(this.settings, settings, protocol)) return running;
+    return unstartedAdapter(protocol, this.dataDir, settings);
   }
 
   setCatalog(catalog: ProfileCatalog): void {
@@ -172,9 +181,29 @@ export class DeviceManager {
     return [...this.current.values()];
   }
 
-  /** Validates every device of `cfg` (see validateDevices) with this manager's adapters. */
-  validate(cfg: EdgeConfig, file: string): Promise<Map<string, ConfiguredDevice>> {
-    return validateDevices(cfg, file, this.catalog, (protocol) => this.validator(protocol));
+  /** Validates every device of `cfg` (see validateDevices) with this manager's adapters (or `cfg.protocols`' settings). */
+  validate(cfg: EdgeConfig, file: string, catalog = this.catalog): Promise<Map<string, ConfiguredDevice>> {
+    return validateDevices(cfg, file, catalog, (protocol) => this.validator(protocol, cfg.protocols ?? {}));
+  }
+
+  /**
+   * New protocol settings: a started adapter whose settings changed is stopped, and its devices are added again
+   * by the next apply() on a fresh one (field devices reconnect; buffered data is not touched). Returns the
+   * protocols restarted.
+   */
+  async setSettings(settings: EdgeConfig['protocols'] = {}): Promise<ProtocolName[]> {
+    const restarted: ProtocolName[] = [];
+    for (const [protocol, adapter] of [...this.adapters]) {
+      if (sameSettings(this.settings, settings, protocol)) continue;
+      await adapter.stop().catch((err: Error) => this.log.warn({ protocol, err: err.message }, 'adapter stop failed'));
+      this.adapters.delete(protocol);
+      this.loading.delete(protocol);
+      for (const [id, d] of this.current) if (d.profile.protocol === protocol) this.current.delete(id);
+      restarted.push(protocol);
+    }
+    this.settings = settings;
+    if (restarted.length) this.log.info({ protocols: restarted }, 'protocol settings changed: adapters restarted');
+    return restarted;
   }
 
   /** Applies a validated device set: adds new devices, updates changed ones, removes the rest. */
@@ -195,7 +224,14 @@ export class DeviceManager {
       const binding: DeviceBinding = { id, profile: n.profile, connection: n.config.connection, record: n.record };
       const adapter = await this.adapter(n.profile.protocol);
       const sameProtocol = cur && cur.profile.protocol === n.profile.protocol;
-      if (sameProtocol && JSON.stringify(cur.config) === JSON.stringify(n.config) && JSON.stringify(cur.profile) === JSON.stringify(n.profile)) continue;
+      if (sameProtocol && JSON.stringify(cur.config) === JSON.stringify(n.config) && JSON.stringify(cur.profile) === JSON.stringify(n.profile)) {
+        // Only its alarm levels changed (site or device thresholds): the adapter keeps polling as it was.
+        if (JSON.stringify(cur.record) !== JSON.stringify(n.record)) {
+          this.track(n);
+          updated.push(id);
+        }
+        continue;
+      }
       this.track(n);
       if (sameProtocol) {
         await adapter.updateDevice(binding);
@@ -212,6 +248,7 @@ export class DeviceManager {
   private track(n: ConfiguredDevice): void {
     const p = n.profile;
     this.pipeline.normalizer.setDevice(n.record.id, p);
+    this.pipeline.normalizer.setThresholds(n.record.id, n.thresholds);
     const pollMs = (n.config.connection.pollIntervalMs as number | undefined) ?? p.modbus?.pollIntervalMs;
     const expected = p.health?.expectedIntervalS ? p.health.expectedIntervalS * 1000 : undefined;
     this.pipeline.health.track(n.record.id, {
@@ -233,6 +270,8 @@ export class DeviceManager {
     this.loading.clear();
   }
 }
+
+const sameSettings = (a: EdgeConfig['protocols'], b: EdgeConfig['protocols'], protocol: ProtocolName) => JSON.stringify(a?.[protocol]) === JSON.stringify(b?.[protocol]);
 
 /** Adapter messages look like "connection.port: must be ..."; keep their path and reason apart. */
 function splitMessage(s: string): { path: string; message: string } {

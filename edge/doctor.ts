@@ -12,7 +12,8 @@ import { brokerOf, parseSettings, type MqttConnection } from '../protocols/mqtt/
 import { devicePatterns } from '../protocols/mqtt/router.js';
 import { compileTopicPattern } from '../protocols/mqtt/topics.js';
 import { AgentNotRunning, adminCall } from './admin-client.js';
-import { envFileFor, loadEdgeConfig, profilesFor, resolvePaths, uplinkPassword, type EdgeConfig } from './config.js';
+import { loadEffectiveConfig } from './central-config.js';
+import { envFileFor, profilesFor, resolvePaths, uplinkPassword, type EdgeConfig } from './config.js';
 import { formatTestResult, testConfiguredDevices } from './device-test.js';
 import { unstartedAdapter, validateDevices } from './devices.js';
 import { starterPlaceholders } from './init/templates.js';
@@ -173,9 +174,10 @@ export async function runDoctor(configFile: string, timeoutMs = 3000, log?: Logg
   const reports: string[] = [];
   let cfg: EdgeConfig;
   try {
-    cfg = loadEdgeConfig(configFile);
+    cfg = loadEffectiveConfig(configFile);
     const env = envFileFor(configFile);
-    out.push({ ok: true, what: 'config file', detail: `${configFile} is well-formed (${cfg.devices.length} devices)${existsSync(env) ? `; secrets from ${env}` : ''}` });
+    const central = cfg.edge.managed ? `; managed by the collector at ${cfg.uplink.url}, its devices from the collector's configuration` : '';
+    out.push({ ok: true, what: 'config file', detail: `${configFile} is well-formed (${cfg.devices.length} devices${central})${existsSync(env) ? `; secrets from ${env}` : ''}` });
   } catch (err) {
     out.push({ ok: false, what: 'config file', detail: (err as Error).message, hint: 'fix the lines named above; `yiwang edge init` writes a commented example' });
     return { findings: out, reports };

@@ -60,6 +60,8 @@ export class Normalizer {
   private readonly alarmState = new Map<string, AlarmLevel>();
   /** Rolling rainfall totals of points with `totalAlarms` (rain intensity). */
   private readonly rainTotals = new RainTotals();
+  /** device → metric → levels replacing the profile's (site and device thresholds, edge/thresholds.ts). */
+  private readonly thresholds = new Map<string, Map<string, AlarmDef>>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -92,9 +94,16 @@ export class Normalizer {
     return points;
   }
 
+  /** Alarm levels for this device that replace its profile's, by metric (undefined: the profile's only). */
+  setThresholds(deviceId: string, byMetric: Map<string, AlarmDef> | undefined): void {
+    if (byMetric?.size) this.thresholds.set(deviceId, byMetric);
+    else this.thresholds.delete(deviceId);
+  }
+
   removeDevice(deviceId: string): void {
     this.devices.delete(deviceId);
     this.rainTotals.removeDevice(deviceId);
+    this.thresholds.delete(deviceId);
     for (const k of [...this.alarmState.keys()]) if (k.startsWith(`${deviceId}\u0000`)) this.alarmState.delete(k);
   }
 
@@ -164,8 +173,9 @@ export class Normalizer {
       }
       out.readings.push(reading);
       // Only trustworthy live values drive alarms: aggregates and bad data do not.
-      if (p.alarm && reading.quality !== Quality.BAD && !s.aggregate) {
-        const ev = this.evaluateAlarm(s.deviceId, p, converted, reading.ts);
+      const alarm = this.thresholds.get(s.deviceId)?.get(p.metric.name) ?? p.alarm;
+      if (alarm && reading.quality !== Quality.BAD && !s.aggregate) {
+        const ev = this.evaluateAlarm(s.deviceId, p, alarm, converted, reading.ts);
         if (ev) out.events.push(ev);
       }
       if (p.def.totalAlarms?.length && reading.quality !== Quality.BAD && !s.aggregate && typeof converted === 'number') {
@@ -199,8 +209,7 @@ export class Normalizer {
     return roundFloat(p.convert(n * p.scale + p.offset));
   }
 
-  private evaluateAlarm(deviceId: string, p: CompiledPoint, value: number | boolean, ts: number): UnsequencedEvent | undefined {
-    const a = p.alarm!;
+  private evaluateAlarm(deviceId: string, p: CompiledPoint, a: AlarmDef, value: number | boolean, ts: number): UnsequencedEvent | undefined {
     const key = `${deviceId}\u0000${p.def.name}`;
     const prev = this.alarmState.get(key) ?? 0;
     let next: AlarmLevel;

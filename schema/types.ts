@@ -120,6 +120,8 @@ export interface DeviceRecord {
   updatedAt?: number;
   edgeId?: string;
   customMetrics?: MetricDefinition[];
+  /** Alarm levels the edge applies (profile levels overridden per site and device). */
+  thresholds?: MetricThreshold[];
   /** What data the device is expected to send, and how often (completeness / 到报率). */
   schedules?: DataSchedule[];
   /** river | lake | reservoir (GB 3838 classes: TP limits, TN counted only for lakes and reservoirs). */
@@ -133,6 +135,18 @@ export interface DataSchedule {
   /** 0: samples; else aggregates of this period. */
   periodS?: number;
   primary?: boolean;
+}
+
+/** The levels in effect for one metric of a device (wire MetricThreshold). */
+export interface MetricThreshold {
+  metric: string;
+  warning?: number;
+  alarm?: number;
+  direction?: 'above' | 'below' | string;
+  hysteresis?: number;
+  when?: boolean;
+  /** profile | site | device: the most specific level that set a value. */
+  source?: string;
 }
 
 /** A metric outside the catalog carried with the record that uses it (see CustomMetricDecl). */
@@ -214,6 +228,77 @@ export interface EdgeStatus {
   online: boolean;
   ts: number;
   version?: string;
+  /** X25519 public key (32 bytes) the collector seals configurations to. */
+  configKey?: Uint8Array;
+  managed?: boolean;
+  appliedConfigVersion?: number;
+}
+
+// ---- edge–cloud coordination (topics config, report, request, response) ----
+
+export interface ConfigPush {
+  edgeId: string;
+  version: number;
+  issuedAt?: number;
+  issuedBy?: string;
+  senderKey: Uint8Array;
+  edgeKey: Uint8Array;
+  nonce: Uint8Array;
+  sealed: Uint8Array;
+}
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+export interface DeviceHealthCounts {
+  online?: number;
+  degraded?: number;
+  offline?: number;
+  unknown?: number;
+}
+
+export interface EdgeReport {
+  edgeId: string;
+  ts: number;
+  version?: string;
+  managed?: boolean;
+  appliedVersion?: number;
+  appliedAt?: number;
+  failedVersion?: number;
+  errors?: ConfigProblem[];
+  /** Unmanaged edges: their own devices/profiles/thresholds (JSON, secrets removed); empty: unchanged. */
+  localConfig?: string;
+  devices?: DeviceHealthCounts;
+  bufferFill?: number;
+  bufferMaxBytes?: number;
+  bufferBytes?: number;
+  backlogItems?: number;
+  droppedReadings?: number;
+}
+
+export const DIAGNOSTIC_KINDS = ['device_test', 'doctor', 'logs'] as const;
+export type DiagnosticKind = (typeof DIAGNOSTIC_KINDS)[number];
+
+export interface DiagnosticRequest {
+  edgeId: string;
+  requestId: string;
+  kind: DiagnosticKind | string;
+  deviceId?: string;
+  timeoutMs?: number;
+  limit?: number;
+  sentAt?: number;
+}
+
+export interface DiagnosticResponse {
+  edgeId: string;
+  requestId: string;
+  ok: boolean;
+  error?: string;
+  /** JSON of the diagnostic's result. */
+  result?: string;
+  ts?: number;
 }
 
 /** The value of a reading, whichever oneof member is set. */

@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/log.js';
 import type { CollectorConfig } from '../config.js';
+import type { ControlPlane } from '../control/plane.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { CollectorStore } from '../store/index.js';
@@ -15,4 +16,6 @@ export interface ApiContext {
   addEdge(id: string): Promise<string>;
   /** Whether the MQTT side can take batches (the external broker connection; always true when embedded). */
   brokerUp(): boolean;
+  /** Edge–cloud coordination: publishes configurations, runs remote diagnostics. */
+  control: ControlPlane;
 }

@@ -24,6 +24,18 @@ export const requireAdmin = (who: Principal) => {
   if (!who.admin) throw new HttpError(403, 'admin token required');
 };
 
+const auditNotes = new WeakMap<ServerResponse, Record<string, unknown>>();
+
+/**
+ * Adds details to this request's audit log entry. Every request that changes something (not GET) is audited;
+ * a GET is audited too once its handler notes something (remote diagnostics, reading an edge's logs).
+ */
+export function noteForAudit(res: ServerResponse, detail: Record<string, unknown>): void {
+  auditNotes.set(res, { ...auditNotes.get(res), ...detail });
+}
+
+export const auditNoteOf = (res: ServerResponse): Record<string, unknown> | undefined => auditNotes.get(res);
+
 /** The device row if the caller may see it; otherwise 404. */
 export async function visibleDevice(ctx: ApiContext, who: Principal, id: string): Promise<DeviceRow> {
   const row = await ctx.store.registry.row(id);

@@ -2,13 +2,16 @@
 // scope includes its bureau; anything else answers 404 exactly as if it did not exist.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toCsv } from '../../core/csv.js';
-import { CSV_EXPORT_ENCODINGS, csvExportEncoding, recordsFromCsv, recordsToCsvBytes, recordsToJson, validateRecord } from '../../core/records.js';
+import { CSV_EXPORT_ENCODINGS, csvExportEncoding, recordsToCsvBytes, recordsToJson, validateRecord } from '../../core/records.js';
 import { isValidEdgeId } from '../../schema/topics.js';
 import type { DeviceRecord } from '../../schema/types.js';
 import { createToken } from '../auth/tokens.js';
 import { SEVERITY_NAMES } from '../store/sql/events.js';
 import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName } from '../store/index.js';
 import { ANALYTICS_ROUTES, seriesFor } from './analytics.js';
+import { EDGE_CONTROL_ROUTES } from '../control/routes.js';
+import { fleet } from '../control/fleet.js';
+import { importRecords } from '../control/import.js';
 import type { ApiContext } from './context.js';
 import { iso, requireAdmin, visibleDevice, type Handler, type Route } from './handler.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readJson, sendJson, sendText, wantsCsv } from './http.js';
@@ -141,21 +144,6 @@ const exportRecords: Handler = async (ctx, who, req, res, q) => {
   sendText(res, 200, recordsToJson(records), 'application/json; charset=utf-8');
 };
 
-const importRecords: Handler = async (ctx, who, req, res) => {
-  requireAdmin(who);
-  // Raw bytes: the file may be GB18030 (Excel's "CSV (逗号分隔)" on Chinese Windows), not UTF-8.
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 32 * 1024 * 1024) throw new HttpError(413, `body larger than ${32 * 1024 * 1024} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const parsed = recordsFromCsv(Buffer.concat(chunks));
-  const { created, updated } = await ctx.store.registry.upsertMany(parsed.records, `import:${who.name}`);
-  sendJson(res, parsed.errors.length && !parsed.records.length ? 400 : 200, { imported: parsed.records.length, created, updated, encoding: parsed.encoding, errors: parsed.errors });
-};
-
 /**
  * PUT replaces the record, POST merges fields. The device becomes registrar-managed: `edgeId` in the body assigns
  * it to that edge (null unassigns); until an admin assigns it, no edge can report for it.
@@ -179,10 +167,13 @@ const putDevice = (replace: boolean): Handler => async (ctx, who, req, res, _q, 
   sendJson(res, out.created ? 201 : 200, await ctx.store.registry.get(id!));
 };
 
+/** The edge list with the fleet view (collector/control/fleet.ts): each edge's ingest state and what it reports. */
 const listEdges: Handler = async (ctx, who, _req, res) => {
   requireAdmin(who);
   const edges = await ctx.store.edges.list();
-  sendJson(res, 200, { count: edges.length, edges });
+  const view = new Map((await fleet(ctx.store, edges)).map((f) => [f.id, f]));
+  const list = [...edges.map((e) => ({ ...e, ...view.get(e.id) })), ...[...view.values()].filter((f) => !edges.some((e) => e.id === f.id))];
+  sendJson(res, 200, { count: list.length, edges: list });
 };
 
 const addEdge: Handler = async (ctx, who, req, res) => {
@@ -279,4 +270,5 @@ export const ROUTES: Route[] = [
   { method: 'POST', pattern: /^\/api\/v1\/tokens$/, handler: addToken },
   { method: 'GET', pattern: /^\/api\/v1\/admin\/quarantine$/, handler: quarantine },
   ...ANALYTICS_ROUTES,
+  ...EDGE_CONTROL_ROUTES,
 ];

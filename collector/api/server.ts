@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { bearerToken, hashToken } from '../../core/http.js';
 import { PROM_CONTENT_TYPE } from '../../core/prom.js';
 import type { ApiContext } from './context.js';
+import { auditNoteOf, type Caller } from './handler.js';
 import { HttpError, sendJson, sendText } from './http.js';
 import { ROUTES } from './routes.js';
 import { serveDashboard } from '../dashboard/serve.js';
@@ -42,6 +43,13 @@ export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
         server.closeAllConnections(); // SSE clients hold connections open
       }),
   };
+}
+
+/** One audit log entry per admin action (and per refused attempt at one); a failure to write it is logged. */
+function audit(ctx: ApiContext, who: Caller, action: string, target: string, status: number, detail: Record<string, unknown> = {}): void {
+  ctx.store.audit
+    .add({ ts: Date.now(), actor: who.name, action, target: target || undefined, status, detail: { ...detail, ...(who.admin ? {} : { bureau: who.bureau }) } })
+    .catch((err: Error) => ctx.log.error({ err: err.message, action, actor: who.name }, 'cannot write the audit log'));
 }
 
 async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -92,7 +100,18 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
       throw new HttpError(400, 'bad percent-encoding in path');
     }
     if (params.some((p) => p.includes('\u0000') || p.length > 256)) throw new HttpError(400, 'path segment too long or containing NUL');
-    return r.handler(ctx, who, req, res, url.searchParams, params);
+    let status = 500;
+    try {
+      await r.handler(ctx, who, req, res, url.searchParams, params);
+      status = res.statusCode;
+    } catch (err) {
+      status = err instanceof HttpError ? err.status : 500;
+      throw err;
+    } finally {
+      const note = auditNoteOf(res);
+      if (req.method !== 'GET' || note) audit(ctx, who, `${req.method} ${path}`, params.join('/'), status, note);
+    }
+    return;
   }
   throw new HttpError(pathMatched ? 405 : 404, pathMatched ? 'method not allowed' : 'not found');
 }

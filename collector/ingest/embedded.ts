@@ -1,5 +1,6 @@
 // Embedded MQTT broker (aedes): authenticates edges with their hashed credentials, lets each edge publish
-// only on its own batch/status topics and subscribe only to its own ack topic, and feeds the pipeline.
+// only on its own batch/status/report/response topics and subscribe only to its own ack/config/request topics
+// (config and request are published by the collector alone), and feeds the pipeline and the control plane.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -7,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../../core/log.js';
 import { encodeAck } from '../../schema/codec.js';
-import { parseUplinkTopic, topics } from '../../schema/topics.js';
+import { EDGE_PUBLISHES, EDGE_SUBSCRIBES, parseUplinkTopic, topics } from '../../schema/topics.js';
 import type { Ack } from '../../schema/types.js';
 import { SecretVerifier } from '../../core/secrets.js';
 import { ProblemLog } from '../../core/problem-log.js';
@@ -20,7 +21,14 @@ export interface EmbeddedBroker {
   port: number;
   broker: Aedes;
   connectedEdges(): string[];
+  /** Publishes as the collector (edge–cloud coordination: config, request). */
+  publish(topic: string, payload: Buffer, retain: boolean): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where an edge's status, report and response messages go besides the ingest pipeline (collector/control). */
+export interface EdgeMessageSink {
+  onEdgeMessage(edgeId: string, kind: 'status' | 'report' | 'response', payload: Buffer, receivedAt: number): void;
 }
 
 /** How often open edge connections are checked against the stored credentials. */
@@ -34,6 +42,7 @@ export async function startEmbeddedBroker(
   pipeline: IngestPipeline,
   metrics: CollectorMetrics,
   log: Logger,
+  control?: EdgeMessageSink,
 ): Promise<EmbeddedBroker> {
   const edgeOf = new WeakMap<Client, string>();
   /** The credential each connection logged in with: a removed edge or a changed password closes it. */
@@ -42,6 +51,8 @@ export async function startEmbeddedBroker(
   const verifier = new SecretVerifier({ concurrency: 4 });
   const problems = new ProblemLog(log);
   const broker = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000 });
+  // aedes keeps connected clients in broker.clients (not in its typings)
+  const liveClients = () => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
 
   broker.authenticate = (client, username, password, done) => {
     const edgeId = username ?? '';
@@ -64,17 +75,17 @@ export async function startEmbeddedBroker(
   broker.authorizePublish = (client, packet, done) => {
     const edgeId = client ? edgeOf.get(client) : undefined;
     const t = parseUplinkTopic(packet.topic);
-    if (edgeId && t && t.edgeId === edgeId && (t.kind === 'batch' || t.kind === 'status')) return done(null);
+    if (edgeId && t && t.edgeId === edgeId && EDGE_PUBLISHES.includes(t.kind)) return done(null);
     metrics.authFailures.inc({ reason: 'publish_denied' });
-    problems.report(edgeId ?? '?', 'publish_denied', 'mqtt publish refused: not this edge\'s batch/status topic', { topic: packet.topic.slice(0, 200) });
+    problems.report(edgeId ?? '?', 'publish_denied', 'mqtt publish refused: not one of this edge\'s batch/status/report/response topics', { topic: packet.topic.slice(0, 200) });
     done(new Error(`publish to ${packet.topic} not allowed`));
   };
 
   broker.authorizeSubscribe = (client, sub, done) => {
     const edgeId = edgeOf.get(client);
-    if (edgeId && sub.topic === topics.ack(edgeId)) return done(null, sub);
+    if (edgeId && EDGE_SUBSCRIBES.some((kind) => sub.topic === topics[kind](edgeId))) return done(null, sub);
     metrics.authFailures.inc({ reason: 'subscribe_denied' });
-    problems.report(edgeId ?? '?', 'subscribe_denied', 'mqtt subscribe refused: only the edge\'s own ack topic is allowed', { topic: sub.topic.slice(0, 200) });
+    problems.report(edgeId ?? '?', 'subscribe_denied', 'mqtt subscribe refused: only the edge\'s own ack, config and request topics are allowed', { topic: sub.topic.slice(0, 200) });
     done(null, null); // negative SUBACK; the connection stays up
   };
 
@@ -89,12 +100,16 @@ export async function startEmbeddedBroker(
       return;
     }
     if (t.kind === 'status') pipeline.status(edgeId, payload);
+    if (t.kind === 'status' || t.kind === 'report' || t.kind === 'response') control?.onEdgeMessage(edgeId, t.kind, payload, Date.now());
     done();
   };
 
   const noteConnected = (client: Client, connected: boolean) => {
     const edgeId = edgeOf.get(client);
-    if (edgeId) store.edges.setConnected(edgeId, connected, Date.now()).catch((err: Error) => log.error({ edgeId, err: err.message }, 'cannot record edge connection'));
+    if (!edgeId) return;
+    // Another connection of the same edge (`yiwang edge doctor` logs in beside the agent) does not end its presence.
+    if (!connected && liveClients().some((c) => c !== client && edgeOf.get(c) === edgeId)) return;
+    store.edges.setConnected(edgeId, connected, Date.now()).catch((err: Error) => log.error({ edgeId, err: err.message }, 'cannot record edge connection'));
   };
   broker.on('clientReady', (client) => noteConnected(client, true));
   broker.on('clientDisconnect', (client) => noteConnected(client, false));
@@ -107,7 +122,6 @@ export async function startEmbeddedBroker(
   };
 
   // Revocation reaches open connections: every few seconds each connected edge's credential is looked up again.
-  const liveClients = () => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
   let checking = false;
   const recheck = setInterval(() => {
     if (checking) return;
@@ -147,14 +161,14 @@ export async function startEmbeddedBroker(
     broker,
     connectedEdges: () => {
       const out: string[] = [];
-      // aedes keeps connected clients in broker.clients (not in its typings)
-      const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
-      for (const c of Object.values(clients)) {
+      for (const c of liveClients()) {
         const e = edgeOf.get(c);
         if (e) out.push(e);
       }
       return out;
     },
+    publish: (topic, payload, retain) =>
+      new Promise((resolve, reject) => broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()))),
     close: async () => {
       clearInterval(recheck);
       await new Promise<void>((resolve) => {

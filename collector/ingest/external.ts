@@ -8,14 +8,17 @@ import type { Logger } from '../../core/log.js';
 import { encodeAck } from '../../schema/codec.js';
 import { parseUplinkTopic, topics } from '../../schema/topics.js';
 import type { ExternalMqtt } from '../config.js';
+import type { EdgeMessageSink } from './embedded.js';
 import type { IngestPipeline } from './pipeline.js';
 
 export interface ExternalConsumer {
   client: MqttClient;
+  /** Publishes as the collector (edge–cloud coordination: config, request). */
+  publish(topic: string, payload: Buffer, retain: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestPipeline, log: Logger): Promise<ExternalConsumer> {
+export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestPipeline, log: Logger, control?: EdgeMessageSink): Promise<ExternalConsumer> {
   if (cfg.passwordEnv && process.env[cfg.passwordEnv] === undefined) {
     throw new Error(`mqtt.external.passwordEnv: environment variable ${cfg.passwordEnv} is not set`);
   }
@@ -38,6 +41,7 @@ export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestP
       return;
     }
     if (t.kind === 'status') pipeline.status(t.edgeId, payload);
+    if (t.kind === 'status' || t.kind === 'report' || t.kind === 'response') control?.onEdgeMessage(t.edgeId, t.kind, payload, Date.now());
     callback();
   };
   pipeline.publishAck = (edgeId, ack) => {
@@ -47,7 +51,8 @@ export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestP
   };
   const batchTopic = cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${topics.allBatches}` : topics.allBatches;
   client.on('connect', () => {
-    client.subscribe({ [batchTopic]: { qos: 1 }, [topics.allStatus]: { qos: 1 } }, (err) => {
+    // Reports and responses go to every node (not shared): a diagnostic's answer must reach the node that asked.
+    client.subscribe({ [batchTopic]: { qos: 1 }, [topics.allStatus]: { qos: 1 }, [topics.allReports]: { qos: 1 }, [topics.allResponses]: { qos: 1 } }, (err) => {
       if (err) log.error({ err: err.message }, 'subscribe failed');
       else log.info({ url: cfg.url, batchTopic }, 'consuming batches from external broker');
     });
@@ -63,5 +68,11 @@ export async function startExternalConsumer(cfg: ExternalMqtt, pipeline: IngestP
     await client.endAsync(true);
     throw err;
   });
-  return { client, close: () => client.endAsync() };
+  return {
+    client,
+    publish: async (topic, payload, retain) => {
+      await client.publishAsync(topic, payload, { qos: 1, retain });
+    },
+    close: () => client.endAsync(),
+  };
 }

@@ -27,6 +27,11 @@ const TABLES: { name: string; order: string; serial?: string }[] = [
   { name: 'snapshots', order: 'device_id' },
   { name: 'quarantine', order: 'id', serial: 'id' },
   { name: 'influx_outbox', order: 'id', serial: 'id' },
+  { name: 'edge_config', order: 'edge_id' },
+  { name: 'edge_config_history', order: 'edge_id, version' },
+  { name: 'edge_config_devices', order: 'device_id' },
+  { name: 'edge_control_state', order: 'edge_id' },
+  { name: 'audit_log', order: 'id', serial: 'id' },
 ];
 
 const PG_TYPES: Record<string, ColumnType> = {

@@ -1,7 +1,7 @@
 // The collector's store contract. Everything above the store (ingest, API, CLI, exporters) talks to this
 // interface; two engines implement it from one SQL code base (collector/store/sql): SQLite for the embedded
 // default, PostgreSQL for a cluster of collectors. One test suite runs against both.
-import type { DeviceRecord, SensingEvent, SeqRange } from '../../schema/types.js';
+import type { ConfigProblem, DeviceHealthCounts, DeviceRecord, SensingEvent, SeqRange } from '../../schema/types.js';
 import type { QualityName } from '../../schema/types.js';
 import type { FeedBus } from './feed.js';
 import type { CommitOptions, CommitResult, IngestJob } from './plan.js';
@@ -336,6 +336,114 @@ export interface AnalyticsStore {
   clearMissedRun(device: string, schedule: string, event: Omit<SensingEvent, 'seq'>): Promise<StoredEvent | undefined>;
 }
 
+// ---- edge configuration (edge–cloud coordination) ----
+
+/** An edge's desired configuration: the JSON document (device passwords encrypted, see collector/control). */
+export interface DesiredConfig {
+  edgeId: string;
+  version: number;
+  /** JSON of the central configuration; secret values are `enc:v1:…` envelopes. */
+  doc: string;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+export interface ConfigVersion {
+  edgeId: string;
+  version: number;
+  ts: number;
+  actor: string;
+  /** What changed, in words ("devices.WL-02: added", "thresholds.sites.QC01.water_level.warning: 3.5 → 2.8"). */
+  changes: string[];
+}
+
+/** What a change of an edge's desired configuration writes, decided from the current one inside the transaction. */
+export interface ConfigChange {
+  doc: string;
+  changes: string[];
+  /** Device ids the new document places on this edge (kept unique across edges). */
+  devices: string[];
+  /** Records to register at the same time (registrar-managed, assigned to this edge). */
+  register?: DeviceRecord[];
+}
+
+/** What an edge last told the collector about its configuration and itself (EdgeStatus + EdgeReport). */
+export interface EdgeControlState {
+  edgeId: string;
+  /** X25519 public key (base64) the configuration is sealed to. */
+  configKey?: string;
+  managed?: boolean;
+  appliedVersion?: number;
+  appliedAt?: number;
+  failedVersion?: number;
+  errors: ConfigProblem[];
+  /** Unmanaged edges: their own configuration (JSON, secrets masked), read-only. */
+  localConfig?: string;
+  devices?: DeviceHealthCounts;
+  bufferFill?: number;
+  bufferMaxBytes?: number;
+  bufferBytes?: number;
+  backlogItems?: number;
+  droppedReadings?: number;
+  softwareVersion?: string;
+  /** Edge clock minus collector clock when its last report arrived (± the network's one-way delay). */
+  clockOffsetMs?: number;
+  reportAt?: number;
+}
+
+export interface EdgeConfigStore {
+  get(edgeId: string): Promise<DesiredConfig | undefined>;
+  /**
+   * Changes an edge's desired configuration in one transaction (serialised per edge across collector nodes):
+   * `change` sees the current one and returns the next, or undefined for no change. The version goes up by one,
+   * the history keeps who changed what, and the records in `register` are registered to the edge alongside.
+   * Throws when a device of the new document is placed on another edge.
+   */
+  update(edgeId: string, actor: string, change: (current: DesiredConfig | undefined) => ConfigChange | undefined, now?: number): Promise<DesiredConfig | undefined>;
+  /** Every edge's desired version (for publishing what changed on another node or from the CLI). */
+  versions(): Promise<{ edgeId: string; version: number }[]>;
+  history(edgeId: string, limit?: number): Promise<ConfigVersion[]>;
+  /** The edge whose desired configuration holds this device, if any. */
+  edgeOfDevice(deviceId: string): Promise<string | undefined>;
+  /** From an EdgeStatus: the edge's key, mode and applied version. */
+  noteStatus(edgeId: string, s: { configKey?: string; managed?: boolean; appliedVersion?: number; softwareVersion?: string }): Promise<void>;
+  /** From an EdgeReport; an empty localConfig keeps the one reported before. */
+  noteReport(edgeId: string, r: Omit<EdgeControlState, 'edgeId' | 'configKey'>): Promise<void>;
+  state(edgeId: string): Promise<EdgeControlState | undefined>;
+  states(): Promise<EdgeControlState[]>;
+}
+
+// ---- audit log ----
+
+export interface AuditEntry {
+  id: number;
+  ts: number;
+  /** Token name (API) or cli:<user>. */
+  actor: string;
+  /** "PUT /api/v1/admin/edges/{edgeId}/devices/{deviceId}", "cli device add", … */
+  action: string;
+  /** The concrete thing acted on (a path, an edge, a device). */
+  target?: string;
+  /** HTTP status of the answer (API), 0 for the CLI. */
+  status: number;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  from?: number;
+  to?: number;
+  actor?: string;
+  /** Substring of the action or target. */
+  q?: string;
+  limit?: number;
+}
+
+export interface AuditStore {
+  add(e: Omit<AuditEntry, 'id'>): Promise<void>;
+  /** Newest first. */
+  list(q: AuditQuery): Promise<AuditEntry[]>;
+}
+
 export interface RetentionDays {
   rawDays: number;
   minuteDays: number;
@@ -353,6 +461,8 @@ export interface CollectorStore {
   readonly video: VideoStore;
   readonly tokens: TokenStore;
   readonly quarantine: QuarantineStore;
+  readonly edgeConfigs: EdgeConfigStore;
+  readonly audit: AuditStore;
   readonly outbox: OutboxStore;
   /** Bureau analytics: report arrivals, first data, missed-report runs. */
   readonly analytics: AnalyticsStore;

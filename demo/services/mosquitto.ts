@@ -14,10 +14,19 @@ export const YIWANG_ACL = [
   'topic read yiwang/v1/edges/+/batch',
   'topic read yiwang/v1/edges/+/status',
   'topic write yiwang/v1/edges/+/ack',
+  // edge–cloud coordination: only the collector publishes configurations and diagnostic requests
+  'topic write yiwang/v1/edges/+/config',
+  'topic write yiwang/v1/edges/+/request',
+  'topic read yiwang/v1/edges/+/report',
+  'topic read yiwang/v1/edges/+/response',
   '',
   'pattern write yiwang/v1/edges/%u/batch',
   'pattern write yiwang/v1/edges/%u/status',
   'pattern read yiwang/v1/edges/%u/ack',
+  'pattern read yiwang/v1/edges/%u/config',
+  'pattern read yiwang/v1/edges/%u/request',
+  'pattern write yiwang/v1/edges/%u/report',
+  'pattern write yiwang/v1/edges/%u/response',
   '',
 ].join('\n');
 

@@ -22,6 +22,8 @@ export interface StarterValues {
   divisionCode?: string;
   uplinkUrl?: string;
   bufferDir?: string;
+  /** Devices, profiles and thresholds come from the collector (edge–cloud coordination). */
+  managed?: boolean;
 }
 
 const q = (s: string) => JSON.stringify(s); // a YAML double-quoted scalar is a JSON string
@@ -38,7 +40,7 @@ function header(siteType: SiteType, v: StarterValues): string {
 
 edge:
   id: ${v.edgeId}                 # unique per edge box; also its MQTT user name at the collector
-
+${v.managed ? '  managed: true                # devices, profiles and thresholds come from the collector (not from this file)\n' : ''}
 site:
   id: ${q(v.siteId ?? v.edgeId.replace(/^edge-/, ''))}
   name: ${q(v.siteName ?? p.siteName)}                  # site name as the bureaus know it
@@ -113,6 +115,14 @@ const mqttBroker = `protocols:
 `;
 
 export function starterConfig(siteType: SiteType, values: StarterValues): string {
+  if (values.managed) {
+    return `${header(siteType, values)}
+${siteType === 'water_station' ? '' : mqttBroker}
+# Devices come from the collector (edge.managed: true): register them there, e.g.
+#   yiwang collector device add --edge ${values.edgeId} --profile radar-level-modbus --id SITE-WL-01 --address 192.168.1.20:502#1
+# or with the 一机一档 spreadsheet (columns 接入网关, 设备模板, 连接参数). \`yiwang edge device list\` shows what arrived.
+`;
+  }
   return `${header(siteType, values)}
 ${siteType === 'water_station' ? '' : mqttBroker}
 # Devices: register them with \`yiwang edge device add\` / \`yiwang edge camera add\` (validated, applied live),

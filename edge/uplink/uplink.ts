@@ -5,7 +5,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { decodeAck, encodeBatch, encodeEdgeStatus, SchemaError } from '../../schema/codec.js';
 import { topics, isValidEdgeId } from '../../schema/topics.js';
-import type { Ack } from '../../schema/types.js';
+import type { Ack, EdgeStatus } from '../../schema/types.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { excerpt, ProblemLog } from '../../core/problem-log.js';
 import type { EdgeBuffer, StoredChunk } from '../buffer/index.js';
@@ -46,6 +46,19 @@ export interface UplinkOptions {
   /** Reported in EdgeStatus. */
   version?: string;
   logger?: Logger;
+  /** Edge–cloud coordination on this same connection (edge/control.ts). */
+  control?: UplinkControl;
+}
+
+/** What the edge–cloud coordination adds to the uplink connection. */
+export interface UplinkControl {
+  /** Subscribed after the ack topic; a refusal (an older collector) is logged and the uplink works on without them. */
+  topics: string[];
+  onMessage(topic: string, payload: Buffer): void;
+  /** Fields added to every EdgeStatus (config key, managed, applied config version). */
+  status(): Partial<EdgeStatus>;
+  /** Each time a connection is up and the control topics are subscribed. */
+  connected(): void;
 }
 
 export interface UplinkState {
@@ -86,7 +99,7 @@ const MAX_REASON = 300;
 const BACKLOG_IN_FLIGHT = 2;
 
 export class Uplink {
-  private readonly o: Required<Omit<UplinkOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'logger' | 'version'>> & UplinkOptions;
+  private readonly o: Required<Omit<UplinkOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'logger' | 'version' | 'control'>> & UplinkOptions;
   private readonly log: Logger;
   private readonly problems: ProblemLog;
   private readonly buffer: EdgeBuffer;
@@ -222,7 +235,22 @@ export class Uplink {
   // ---- connection ----
 
   private statusPayload(online: boolean): Buffer {
-    return Buffer.from(encodeEdgeStatus({ edgeId: this.o.edgeId, online, ts: Date.now(), version: this.o.version }));
+    return Buffer.from(encodeEdgeStatus({ ...this.o.control?.status(), edgeId: this.o.edgeId, online, ts: Date.now(), version: this.o.version }));
+  }
+
+  /** Publishes on one of this edge's topics (QoS 1); false when not connected (the caller decides to retry). */
+  publish(topic: string, payload: Uint8Array, retain = false): boolean {
+    const client = this.client;
+    if (!client || !this.connected) return false;
+    client.publish(topic, Buffer.from(payload), { qos: 1, retain }, (err) => {
+      if (err) this.log.warn({ topic, err: err.message }, 'uplink: publish failed');
+    });
+    return true;
+  }
+
+  /** Publishes the retained online status again (its control fields changed). */
+  refreshStatus(): void {
+    this.publish(topics.status(this.o.edgeId), this.statusPayload(true), true);
   }
 
   private connect(): void {
@@ -244,7 +272,8 @@ export class Uplink {
     const client = mqtt.connect(o.url, options);
     this.client = client;
     client.on('connect', () => this.onConnect(client));
-    client.on('message', (_topic, payload) => this.onAck(payload));
+    const ackTopic = topics.ack(o.edgeId);
+    client.on('message', (topic, payload) => (topic === ackTopic ? this.onAck(payload) : this.o.control?.onMessage(topic, payload)));
     client.on('error', (err) => {
       // The error text never contains the password (mqtt.js reports codes and reasons only).
       this.lastError = err.message;
@@ -277,6 +306,20 @@ export class Uplink {
       this.backlogCursor = 0;
       this.log.info({ url: o.url, backlogChunks: this.buffer.countChunks(0, this.boundary) }, 'uplink: connected');
       this.pump();
+      this.subscribeControl(client);
+    });
+  }
+
+  private subscribeControl(client: MqttClient): void {
+    const control = this.o.control;
+    if (!control?.topics.length) return;
+    client.subscribe(control.topics, { qos: 1 }, (err, granted) => {
+      if (client !== this.client) return;
+      if (err || !granted || granted.some((g) => g.qos === 128)) {
+        this.log.warn({ err: err?.message ?? 'broker returned 128' }, 'uplink: the collector refused the configuration topics (does it predate edge–cloud coordination?); data flows on');
+        return;
+      }
+      control.connected();
     });
   }
 

@@ -74,6 +74,28 @@ CREATE TABLE feed (fid BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL, items 
 CREATE TABLE feed_listeners (node TEXT PRIMARY KEY, listeners INTEGER NOT NULL, at BIGINT NOT NULL);
 `;
 
+// Version 2: edge–cloud coordination (same tables as SQLite version 3).
+const V2 = `
+CREATE TABLE edge_config (
+  edge_id TEXT PRIMARY KEY, version BIGINT NOT NULL, doc TEXT NOT NULL, updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL
+);
+CREATE TABLE edge_config_history (
+  edge_id TEXT NOT NULL, version BIGINT NOT NULL, ts BIGINT NOT NULL, actor TEXT NOT NULL, changes TEXT NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY (edge_id, version)
+);
+CREATE TABLE edge_config_devices (device_id TEXT PRIMARY KEY, edge_id TEXT NOT NULL);
+CREATE INDEX edge_config_devices_edge ON edge_config_devices(edge_id);
+CREATE TABLE edge_control_state (
+  edge_id TEXT PRIMARY KEY, config_key TEXT, managed SMALLINT, applied_version BIGINT, software_version TEXT, report TEXT,
+  local_config TEXT, report_at BIGINT, clock_offset_ms BIGINT
+);
+CREATE TABLE audit_log (
+  id BIGSERIAL PRIMARY KEY, ts BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, status INTEGER NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_ts ON audit_log(ts);
+`;
+
 // Version 4 (bureau analytics): runs of missed reports, one row per open run (raised once per run).
 const V4 = `
 CREATE TABLE missed_runs (
@@ -83,5 +105,6 @@ CREATE TABLE missed_runs (
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, description: 'cluster schema', sql: V1 },
+  { version: 2, description: 'edge–cloud coordination: desired edge configurations, edge reports, audit log', sql: V2 },
   { version: 4, description: 'bureau analytics: missed-report runs', sql: V4 },
 ];

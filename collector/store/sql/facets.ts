@@ -1,6 +1,8 @@
 // The parts of a CollectorStore that are the same SQL on both engines, composed once.
 import { SqlAnalytics } from './analytics.js';
+import { SqlAudit } from './audit.js';
 import type { SqlDb } from './driver.js';
+import { SqlEdgeConfigs } from './edge-configs.js';
 import { SqlEdges } from './edges.js';
 import { SqlEvents } from './events.js';
 import { SqlQuarantine } from './quarantine.js';
@@ -18,6 +20,8 @@ export class SqlFacets {
   readonly tokens: SqlTokens;
   readonly quarantine: SqlQuarantine;
   readonly analytics: SqlAnalytics;
+  readonly edgeConfigs: SqlEdgeConfigs;
+  readonly audit: SqlAudit;
 
   constructor(db: SqlDb) {
     this.registry = new SqlRegistry(db);
@@ -28,6 +32,8 @@ export class SqlFacets {
     this.tokens = new SqlTokens(db);
     this.quarantine = new SqlQuarantine(db);
     this.analytics = new SqlAnalytics(db);
+    this.edgeConfigs = new SqlEdgeConfigs(db);
+    this.audit = new SqlAudit(db);
   }
 }
 

@@ -101,7 +101,8 @@ export class SqlRegistry implements RegistryStore {
       const ts = opts.ts ?? Date.now();
       for (const r of records) {
         const row = await tx.get<DeviceRow>('SELECT * FROM devices WHERE id = $1', [r.id]);
-        const change = registrarChange(row, r, { edgeId: opts.edgeId, replace: opts.replace, ts });
+        // A record's own edgeId assigns it (CSV 接入网关) unless the call names one for all.
+        const change = registrarChange(row, r, { edgeId: opts.edgeId !== undefined ? opts.edgeId : r.edgeId, replace: opts.replace, ts });
         if (!change) continue;
         await this.apply(tx, change, actor);
         if (change.created) created++;

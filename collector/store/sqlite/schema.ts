@@ -124,6 +124,29 @@ CREATE INDEX quarantine_received ON quarantine(received_at);
 CREATE INDEX quarantine_device ON quarantine(device_id, reason, received_at);
 `;
 
+// Version 3: edge–cloud coordination — each edge's desired configuration and its versions, which edge a configured
+// device is on, what edges report about themselves, and the audit log of admin actions.
+const V3 = `
+CREATE TABLE edge_config (
+  edge_id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL
+);
+CREATE TABLE edge_config_history (
+  edge_id TEXT NOT NULL, version INTEGER NOT NULL, ts INTEGER NOT NULL, actor TEXT NOT NULL, changes TEXT NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY (edge_id, version)
+);
+CREATE TABLE edge_config_devices (device_id TEXT PRIMARY KEY, edge_id TEXT NOT NULL);
+CREATE INDEX edge_config_devices_edge ON edge_config_devices(edge_id);
+CREATE TABLE edge_control_state (
+  edge_id TEXT PRIMARY KEY, config_key TEXT, managed INTEGER, applied_version INTEGER, software_version TEXT, report TEXT,
+  local_config TEXT, report_at INTEGER, clock_offset_ms INTEGER
+);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, status INTEGER NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_ts ON audit_log(ts);
+`;
+
 // Version 5 (bureau analytics): runs of missed reports, one row per open run (raised once per run).
 const V5 = `
 CREATE TABLE missed_runs (
@@ -134,5 +157,6 @@ CREATE TABLE missed_runs (
 export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 1, description: 'first release schema', sql: V1 },
   { version: 2, description: 'every reading kept (series, ts, edge, seq), aggregate series, registrar ownership, quarantine', sql: V2 },
+  { version: 3, description: 'edge–cloud coordination: desired edge configurations, edge reports, audit log', sql: V3 },
   { version: 5, description: 'bureau analytics: missed-report runs', sql: V5 },
 ];
