@@ -4,9 +4,10 @@
 // knows: edge id, site, uplink, buffer, admin, profileDirs and its protocols' local settings — and checks the
 // result with the same validators as a local config. The last good version is kept on disk (mode 0600: it holds
 // device passwords) so a restart comes back on it.
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSchema, describeAjvError } from '../core/config-file.js';
+import { writeFilePreservingMode } from '../core/env.js';
 import type { DeviceProfile } from '../core/profiles.js';
 import type { CustomMetricDecl } from '../schema/metrics.js';
 import type { ConfigProblem } from '../schema/types.js';
@@ -102,11 +103,8 @@ export function loadLastGood(bufferDir: string): AppliedCentral | undefined {
 
 /** Keeps the applied configuration (atomically, mode 0600: it holds device passwords). */
 export function saveLastGood(bufferDir: string, applied: AppliedCentral): void {
-  const file = lastGoodFile(bufferDir);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(applied), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  mkdirSync(bufferDir, { recursive: true });
+  writeFilePreservingMode(lastGoodFile(bufferDir), JSON.stringify(applied));
 }
 
 /**

@@ -144,3 +144,23 @@ describe('normalizer', () => {
     expect(n.normalize([{ deviceId: 'wl', point: 'level', value: 500, quality: 'bad', reason: 'x' }]).events).toEqual([]);
   });
 });
+
+describe('threshold overrides (site and device levels from the city)', () => {
+  it('evaluates a device\'s own levels instead of its profile\'s, and the profile\'s again once they are removed', () => {
+    const n = normalizerWith('wl', 'radar-level-modbus');
+    // 3.0 m is below the profile's 3.5 m warning line: no alarm
+    expect(n.normalize([{ deviceId: 'wl', point: 'level', value: 300, quality: 'good' }]).events).toEqual([]);
+    n.setThresholds('wl', new Map([['water_level', { direction: 'above', warning: 2.8, alarm: 4.2, hysteresis: 0.05 }]]));
+    const raised = n.normalize([{ deviceId: 'wl', point: 'level', value: 300, quality: 'good' }]).events;
+    expect(raised).toMatchObject([{ kind: EventKind.ALARM_RAISED, severity: Severity.WARNING, code: 'water_level.warning', value: 3, threshold: 2.8 }]);
+    n.setThresholds('wl', undefined);
+    expect(n.normalize([{ deviceId: 'wl', point: 'level', value: 300, quality: 'good' }]).events).toMatchObject([{ kind: EventKind.ALARM_CLEARED, threshold: 3.5 }]);
+  });
+
+  it('alarms on a metric whose profile point has no levels once the city sets some', () => {
+    const n = normalizerWith('wl', 'radar-level-modbus');
+    expect(n.normalize([{ deviceId: 'wl', point: 'voltage', value: 1000, quality: 'good' }]).events).toEqual([]);
+    n.setThresholds('wl', new Map([['supply_voltage', { direction: 'below', warning: 11, alarm: 10.5 }]]));
+    expect(n.normalize([{ deviceId: 'wl', point: 'voltage', value: 1000, quality: 'good' }]).events).toMatchObject([{ code: 'supply_voltage.alarm', threshold: 10.5, severity: Severity.MAJOR }]);
+  });
+});
