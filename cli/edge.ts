@@ -27,11 +27,12 @@ edge.env next to the config is read at start and on every reload.`,
     const a = parse(argv, { ...configOpt, 'admin-port': { type: 'string' } }, this.usage);
     if (!a) return 0;
     requireConfig(a.values.config);
-    const [{ createLogger }, { startEdge }] = await Promise.all([import('../core/log.js'), import('../edge/agent.js')]);
-    const log = createLogger('yiwang-edge');
+    const [{ createLogger }, { LogRing }, { startEdge }] = await Promise.all([import('../core/log.js'), import('../core/log-ring.js'), import('../edge/agent.js')]);
+    const logRing = new LogRing();
+    const log = createLogger('yiwang-edge', undefined, { ring: logRing });
     let agent;
     try {
-      agent = await startEdge({ configFile: a.values.config, adminPort: a.values['admin-port'] ? Number(a.values['admin-port']) : undefined, log });
+      agent = await startEdge({ configFile: a.values.config, adminPort: a.values['admin-port'] ? Number(a.values['admin-port']) : undefined, log, logRing });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`configuration errors:\n${err.message}\n`);

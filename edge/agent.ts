@@ -25,6 +25,8 @@ export interface EdgeAgentOptions {
   /** Overrides admin.port (0 = ephemeral, for tests). */
   adminPort?: number;
   log?: Logger;
+  /** The ring `log` keeps its warn/error lines in (createLogger's `ring`), for remote log reads. */
+  logRing?: LogRing;
 }
 
 const HEALTH_TICK_MS = 5_000;
@@ -36,8 +38,8 @@ export { resolvePaths, uplinkPassword } from './config.js';
 export class EdgeAgent {
   readonly metrics = new Registry();
   readonly log: Logger;
-  /** Recent warn/error log lines (remote diagnostics read them); empty when the caller passed its own logger. */
-  readonly logRing = new LogRing();
+  /** Recent warn/error log lines (remote diagnostics read them); empty when a caller's logger has no ring. */
+  readonly logRing: LogRing;
   buffer!: EdgeBuffer;
   uplink!: Uplink;
   pipeline!: EdgePipeline;
@@ -61,6 +63,7 @@ export class EdgeAgent {
   private readonly started = Date.now();
 
   constructor(private readonly opts: EdgeAgentOptions) {
+    this.logRing = opts.logRing ?? new LogRing();
     this.log = opts.log ?? createLogger('yiwang-edge', undefined, { ring: this.logRing });
   }
 
