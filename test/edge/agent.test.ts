@@ -142,3 +142,27 @@ describe('edge agent end to end', () => {
     expect(agent.devices.devices().map((d) => d.record.id).sort()).toEqual(['AQ-01', 'WL-01', 'WL-02']);
   });
 });
+
+describe('an unmanaged edge and the collector', () => {
+  it('reports its own configuration upstream, read-only and without passwords; the collector will not edit it', async () => {
+    const admin = await collector.createToken({ name: 'ops', admin: true });
+    const cfg = YAML.parse(readFileSync(configFile, 'utf8'));
+    cfg.devices = cfg.devices.filter((d: { id: string }) => d.id !== 'BAD'); // the previous test's refused device
+    cfg.devices.push({ id: 'HJ-9', profile: 'hj212-water-quality-station', enabled: false, connection: { mn: 'MN-9', password: 'local-secret-9' } });
+    writeFileSync(configFile, YAML.stringify(cfg));
+    await agent.reload();
+    type Config = { managed: boolean | null; reported?: { devices: { id: string; connection: Record<string, unknown> }[] } };
+    const got = await until('the reported local config', async () => {
+      const r = await api<Config>('/api/v1/admin/edges/edge-e2e/config', admin);
+      return r.body.reported?.devices.some((d) => d.id === 'HJ-9') ? r.body : undefined;
+    });
+    expect(got.managed).toBe(false);
+    expect(got.reported!.devices.find((d) => d.id === 'HJ-9')!.connection).toEqual({ mn: 'MN-9', password: '********' });
+    expect(JSON.stringify(got)).not.toContain('local-secret-9');
+    const put = await fetch(`http://127.0.0.1:${collector.httpPort}/api/v1/admin/edges/edge-e2e/devices/X-1`, {
+      method: 'PUT', headers: { authorization: `Bearer ${admin}` }, body: JSON.stringify({ profile: 'radar-level-modbus', connection: {} }),
+    });
+    expect(put.status).toBe(409);
+    expect(((await put.json()) as { error: string }).error).toMatch(/not managed from the collector .*edited on the box/);
+  });
+});
