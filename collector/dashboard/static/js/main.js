@@ -8,6 +8,7 @@ import { applyFeed, onLive, setCatalog, setDevices, setLatest, state } from './s
 import { mountCompleteness } from './views/completeness.js';
 import { mountDevice } from './views/device.js';
 import { mountEvents } from './views/events.js';
+import { mountFleet } from './views/fleet.js';
 import { mountOverview } from './views/overview.js';
 
 const app = document.getElementById('app');
@@ -37,13 +38,13 @@ function whoText() {
 }
 
 function renderShell() {
-  const tab = (hash, key) => h('a', { href: hash, class: ['tab', (location.hash || '#/').startsWith(hash) && hash !== '#/' ? 'active' : hash === '#/' && !/^#\/(events|device|completeness)/.test(location.hash) ? 'active' : ''] }, t(key));
+  const tab = (hash, key) => h('a', { href: hash, class: ['tab', (location.hash || '#/').startsWith(hash) && hash !== '#/' ? 'active' : hash === '#/' && !/^#\/(events|device|completeness|fleet)/.test(location.hash) ? 'active' : ''] }, t(key));
   app.replaceChildren(
     h(
       'header',
       { class: 'topbar' },
       h('div', { class: 'brand' }, h('img', { src: 'favicon.svg', alt: '', width: 24, height: 24 }), h('span', {}, t('appTitle'))),
-      h('nav', {}, tab('#/', 'navOverview'), tab('#/events', 'navEvents'), tab('#/completeness', 'navCompleteness')),
+      h('nav', {}, tab('#/', 'navOverview'), tab('#/events', 'navEvents'), tab('#/completeness', 'navCompleteness'), state.who?.admin ? tab('#/fleet', 'navFleet') : undefined),
       h('span', { class: 'spacer' }),
       feedBadge,
       h('span', { class: 'who' }, whoText()),
@@ -66,6 +67,7 @@ function route() {
   if (m) current = mountDevice(main, { id: decodeURIComponent(m[1]), params, navigate });
   else if (path === '/events') current = mountEvents(main, { navigate });
   else if (path === '/completeness') current = mountCompleteness(main, { navigate });
+  else if (path === '/fleet' && state.who?.admin) current = mountFleet(main);
   else current = mountOverview(main, { navigate });
   window.scrollTo(0, 0);
 }

@@ -24,8 +24,14 @@ export function metricName(name) {
   return m ? m[getLang()] : name;
 }
 
-/** Thresholds of a device's profile for one metric: { warning, alarm, direction, when } or undefined. */
+/**
+ * The levels in effect for a device's metric: { warning, alarm, direction, when } or undefined. The edge reports
+ * its effective levels in the record (profile, overridden per site and device at the city); older records fall
+ * back to the profile's.
+ */
 export function thresholdsFor(device, metric) {
+  const own = device?.thresholds?.find((x) => x.metric === metric);
+  if (own) return { warning: own.warning, alarm: own.alarm, direction: own.direction ?? 'above', when: own.when };
   const p = device?.profileId ? state.catalog.profiles[device.profileId] : undefined;
   return p?.[metric];
 }
