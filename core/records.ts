@@ -265,6 +265,8 @@ export interface CsvImportResult {
   encoding?: string;
   /** Rows with 接入网关, 设备模板 and a connection: devices to configure on that edge (also in `records`). */
   placements: CsvPlacement[];
+  /** The file's line number of each record in `records` (same order). */
+  recordRows: number[];
 }
 
 /**
@@ -274,7 +276,7 @@ export interface CsvImportResult {
 export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
   const { text, encoding } = typeof input === 'string' ? { text: input, encoding: undefined } : decodeCsvBytes(input);
   const rows = parseCsv(text);
-  const result: CsvImportResult = { records: [], errors: [], placements: [], ...(encoding ? { encoding } : {}) };
+  const result: CsvImportResult = { records: [], errors: [], placements: [], recordRows: [], ...(encoding ? { encoding } : {}) };
   const encodingHint = encoding
     ? ` (the file was read as ${encoding}; if it was saved in another encoding that may be the problem: save it from Excel as "CSV UTF-8 (逗号分隔)" or "CSV (逗号分隔)")`
     : '';
@@ -317,6 +319,7 @@ export function recordsFromCsv(input: string | Uint8Array): CsvImportResult {
     }
     seen.add(r.id);
     result.records.push(r);
+    result.recordRows.push(line);
     if (placed) result.placements.push({ row: line, id: r.id, edgeId: r.edgeId!, profile: r.profileId!, connection: connection || r.address! });
   });
   return result;

@@ -11,6 +11,7 @@ import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName } from '../store/in
 import { ANALYTICS_ROUTES, seriesFor } from './analytics.js';
 import { EDGE_CONTROL_ROUTES } from '../control/routes.js';
 import { fleet } from '../control/fleet.js';
+import { syncRecordEdits } from '../control/edit.js';
 import { importRecords } from '../control/import.js';
 import type { ApiContext } from './context.js';
 import { iso, requireAdmin, visibleDevice, type Handler, type Route } from './handler.js';
@@ -163,7 +164,13 @@ const putDevice = (replace: boolean): Handler => async (ctx, who, req, res, _q, 
     if (edgeId !== null && (typeof edgeId !== 'string' || !isValidEdgeId(edgeId))) throw new HttpError(400, `edgeId: "${String(edgeId)}" is not a valid edge id`);
     delete rec.edgeId;
   }
+  const configuredOn = await ctx.store.edgeConfigs.edgeOfDevice(id!);
+  if (configuredOn && edgeId !== undefined && edgeId !== configuredOn) {
+    throw new HttpError(409, `device ${id} is configured on edge ${configuredOn}: move it there with DELETE /api/v1/admin/edges/${configuredOn}/devices/${id} and PUT /api/v1/admin/edges/{edgeId}/devices/${id}`);
+  }
   const out = await ctx.store.registry.upsert(rec, `admin:${who.name}`, { replace, edgeId });
+  // A device configured on an edge: the edit goes into that edge's configuration too (collector/control).
+  for (const edge of await syncRecordEdits(ctx.store, ctx.control.secrets, [id!], `admin:${who.name}`)) await ctx.control.publish(edge);
   sendJson(res, out.created ? 201 : 200, await ctx.store.registry.get(id!));
 };
 

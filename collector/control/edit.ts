@@ -73,3 +73,45 @@ export async function editDesired(
   });
   return { desired, changed };
 }
+
+/** The 一机一档 fields a device entry shares with the registry record (a registrar's edit of them reaches the edge). */
+const SHARED_FIELDS = [
+  'name', 'kind', 'manufacturer', 'model', 'serialNumber', 'firmware', 'address', 'location', 'site', 'scenario', 'industry',
+  'sharingScope', 'installedDate', 'maintainer', 'maintainerContact', 'lifecycle', 'camera',
+] as const;
+
+/**
+ * After registrar edits of registry records (PUT /api/v1/devices/{id}, the CSV import): for devices configured on
+ * an edge, the same fields go into that edge's configuration — the edge announces its records from it, and would
+ * otherwise undo the edit. One new version per edge; returns the edges changed.
+ */
+export async function syncRecordEdits(store: CollectorStore, secrets: () => SecretBox, ids: string[], actor: string): Promise<string[]> {
+  const byEdge = new Map<string, string[]>();
+  for (const id of new Set(ids)) {
+    const edgeId = await store.edgeConfigs.edgeOfDevice(id);
+    if (!edgeId) continue;
+    let list = byEdge.get(edgeId);
+    if (!list) byEdge.set(edgeId, (list = []));
+    list.push(id);
+  }
+  const changed: string[] = [];
+  for (const [edgeId, list] of byEdge) {
+    const records = new Map<string, DeviceRecord>();
+    for (const id of list) {
+      const r = await store.registry.get(id);
+      if (r) records.set(id, r);
+    }
+    const r = await editDesired(store, secrets, edgeId, actor, (doc) => ({
+      ...doc,
+      devices: (doc.devices ?? []).map((d) => {
+        const rec = records.get(d.id);
+        if (!rec) return d;
+        const { id, profile, connection, enabled } = d;
+        const shared = Object.fromEntries(SHARED_FIELDS.filter((k) => rec[k] !== undefined).map((k) => [k, rec[k]]));
+        return { id, profile, connection, ...(enabled === undefined ? {} : { enabled }), ...shared } as typeof d;
+      }),
+    }));
+    if (r.changed) changed.push(edgeId);
+  }
+  return changed;
+}

@@ -10,7 +10,7 @@ import type { ApiContext } from '../api/context.js';
 import { requireAdmin, type Handler } from '../api/handler.js';
 import { HttpError, sendJson } from '../api/http.js';
 import { checkDesired, parseDesired, profileIn, withDevice } from './desired.js';
-import { editDesired, EdgeNotEditableError, InvalidConfigError, requireEditableEdge } from './edit.js';
+import { editDesired, EdgeNotEditableError, InvalidConfigError, requireEditableEdge, syncRecordEdits } from './edit.js';
 
 const MAX_BYTES = 32 * 1024 * 1024;
 
@@ -76,7 +76,7 @@ export const importRecords: Handler = async (ctx, who, req, res) => {
   const actor = `import:${who.name}`;
   const errors: RowError[] = [...parsed.errors];
   const byId = new Map(parsed.records.map((r) => [r.id, r]));
-  const rowOf = new Map(parsed.placements.map((p) => [p.id, p.row]));
+  const rowOf = new Map(parsed.records.map((r, i) => [r.id, parsed.recordRows[i]!]));
   const failed = new Set<string>();
 
   // Rows that name an edge: the edge must exist here (an assignment alone, or a configuration too).
@@ -102,10 +102,19 @@ export const importRecords: Handler = async (ctx, who, req, res) => {
     list.push({ row: p.row, entry });
   }
 
+  for (const r of parsed.records) {
+    const on = r.edgeId && !failed.has(r.id) ? await ctx.store.edgeConfigs.edgeOfDevice(r.id) : undefined;
+    if (on && on !== r.edgeId) {
+      failed.add(r.id);
+      errors.push({ row: rowOf.get(r.id) ?? 0, message: `接入网关: device ${r.id} is configured on edge ${on}; remove it there first` });
+    }
+  }
   const placedIds = new Set(parsed.placements.map((p) => p.id));
   const plain = parsed.records.filter((r) => !failed.has(r.id) && !placedIds.has(r.id));
   const before = new Set((await ctx.store.registry.rows(parsed.records.map((r) => r.id))).map((r) => r.id));
   const { created, updated } = await ctx.store.registry.upsertMany(plain, actor);
+  // Plain rows of devices configured on an edge update that edge's configuration too.
+  for (const edge of await syncRecordEdits(ctx.store, ctx.control.secrets, plain.map((r) => r.id), actor)) await ctx.control.publish(edge);
 
   let placedCreated = 0;
   let placedUpdated = 0;

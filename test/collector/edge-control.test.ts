@@ -184,6 +184,21 @@ describe.each(STORES)('edge–cloud coordination at the collector (%s store)', (
     expect((await api(c.httpPort, water, '/api/v1/devices/HJ-1')).status).toBe(404);
   });
 
+  it('a registrar\'s edit of a configured device\'s record goes into its edge\'s configuration (the edge would undo it otherwise)', async () => {
+    const before = (await c.store.edgeConfigs.get('e1'))!.version;
+    const post = await apiJson<DeviceRecord>(c.httpPort, admin, '/api/v1/devices/HJ-1', { method: 'POST', body: JSON.stringify({ maintainer: '区生态环境局' }) });
+    expect(post.status).toBe(200);
+    const desired = (await c.store.edgeConfigs.get('e1'))!;
+    expect(desired.version).toBe(before + 1);
+    expect(JSON.parse(desired.doc).devices[0]).toMatchObject({ id: 'HJ-1', maintainer: '区生态环境局', profile: 'hj212-water-quality-station', connection: { mn: '010000A8900016F000169DC0' } });
+    const e1 = edges.filter((e) => e.id === 'e1' && e.client.connected).at(-1)!;
+    await waitFor('the edit at e1', () => e1.pushes.some((p) => p.version === before + 1));
+    expect(e1.newest().config).toMatchObject({ devices: [{ maintainer: '区生态环境局', connection: { password: 'hj-secret-123' } }] });
+    // It cannot be moved to another edge through the registry while e1's configuration has it.
+    const move = await apiJson<{ error: string }>(c.httpPort, admin, '/api/v1/devices/HJ-1', { method: 'POST', body: JSON.stringify({ edgeId: 'e2' }) });
+    expect(move).toMatchObject({ status: 409, body: { error: expect.stringMatching(/configured on edge e1/) } });
+  });
+
   it('refuses what the collector can tell is wrong, with the paths of the edge config', async () => {
     const r = await apiJson<{ error: string; issues: { path: string; message: string }[] }>(c.httpPort, admin, '/api/v1/admin/edges/e1/devices/WL-9', json({
       profile: 'radar-level-modbus', connection: {}, location: { longitude: 500 }, sharingScope: ['水务'],
@@ -196,7 +211,7 @@ describe.each(STORES)('edge–cloud coordination at the collector (%s store)', (
     expect(threshold.body.issues).toEqual([{ path: 'thresholds.devices.HJ-1.cod', message: expect.stringMatching(/alarm level 20 must be above the warning level 30/) }]);
     expect((await api(c.httpPort, admin, '/api/v1/admin/edges/nobody/devices/A', json({ profile: 'radar-level-modbus', connection: {} }))).status).toBe(404);
     expect((await api(c.httpPort, admin, '/api/v1/admin/edges/loose/devices/A', json({ profile: 'radar-level-modbus', connection: {} }))).status).toBe(409); // reported managed: false
-    expect((await apiJson<{ version: number }>(c.httpPort, admin, '/api/v1/admin/edges/e1/config')).body.version).toBe(2);
+    expect((await apiJson<{ version: number }>(c.httpPort, admin, '/api/v1/admin/edges/e1/config')).body.version).toBe(3); // nothing refused was stored
   });
 
   it('runs diagnostics as request/response: an answer, a timeout, and an immediate refusal for an edge that is not connected', async () => {
