@@ -55,7 +55,8 @@ export function parseBbox(v: string | null): [number, number, number, number] | 
   return [a, b, c, d];
 }
 
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The raw body, refused with 413 beyond `limit` bytes (files in other encodings than UTF-8, e.g. a GB18030 CSV). */
+export async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
@@ -65,7 +66,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
     if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const text = (await readBytes(req, limit)).toString('utf8');
   if (text.includes('\u0000')) throw new HttpError(400, 'body contains a NUL character');
   return text;
 }

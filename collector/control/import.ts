@@ -8,7 +8,7 @@ import type { DeviceRecord } from '../../schema/types.js';
 import type { DeviceConfig } from '../../edge/config.js';
 import type { ApiContext } from '../api/context.js';
 import { requireAdmin, type Handler } from '../api/handler.js';
-import { HttpError, sendJson } from '../api/http.js';
+import { readBytes, sendJson } from '../api/http.js';
 import { checkDesired, parseDesired, profileIn, withDevice } from './desired.js';
 import { editDesired, EdgeNotEditableError, InvalidConfigError, requireEditableEdge, syncRecordEdits } from './edit.js';
 
@@ -65,14 +65,7 @@ async function placementEntry(ctx: ApiContext, p: CsvPlacement, record: DeviceRe
 export const importRecords: Handler = async (ctx, who, req, res) => {
   requireAdmin(who);
   // Raw bytes: the file may be GB18030 (Excel's "CSV (逗号分隔)" on Chinese Windows), not UTF-8.
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BYTES) throw new HttpError(413, `body larger than ${MAX_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const parsed = recordsFromCsv(Buffer.concat(chunks));
+  const parsed = recordsFromCsv(await readBytes(req, MAX_BYTES));
   const actor = `import:${who.name}`;
   const errors: RowError[] = [...parsed.errors];
   const byId = new Map(parsed.records.map((r) => [r.id, r]));

@@ -1,7 +1,7 @@
 // The collector's store contract. Everything above the store (ingest, API, CLI, exporters) talks to this
 // interface; two engines implement it from one SQL code base (collector/store/sql): SQLite for the embedded
 // default, PostgreSQL for a cluster of collectors. One test suite runs against both.
-import type { ConfigProblem, DeviceHealthCounts, DeviceRecord, SensingEvent, SeqRange } from '../../schema/types.js';
+import type { ConfigProblem, DeviceRecord, EdgeReport, SensingEvent, SeqRange } from '../../schema/types.js';
 import type { QualityName } from '../../schema/types.js';
 import type { FeedBus } from './feed.js';
 import type { CommitOptions, CommitResult, IngestJob } from './plan.js';
@@ -367,24 +367,15 @@ export interface ConfigChange {
   register?: DeviceRecord[];
 }
 
-/** What an edge last told the collector about its configuration and itself (EdgeStatus + EdgeReport). */
-export interface EdgeControlState {
+/**
+ * What an edge last told the collector about its configuration and itself (EdgeStatus + EdgeReport; localConfig:
+ * an unmanaged edge's own configuration, JSON, secrets masked, read-only here).
+ */
+export interface EdgeControlState extends Omit<EdgeReport, 'ts' | 'version' | 'errors'> {
   edgeId: string;
   /** X25519 public key (base64) the configuration is sealed to. */
   configKey?: string;
-  managed?: boolean;
-  appliedVersion?: number;
-  appliedAt?: number;
-  failedVersion?: number;
   errors: ConfigProblem[];
-  /** Unmanaged edges: their own configuration (JSON, secrets masked), read-only. */
-  localConfig?: string;
-  devices?: DeviceHealthCounts;
-  bufferFill?: number;
-  bufferMaxBytes?: number;
-  bufferBytes?: number;
-  backlogItems?: number;
-  droppedReadings?: number;
   softwareVersion?: string;
   /** Edge clock minus collector clock when its last report arrived (± the network's one-way delay). */
   clockOffsetMs?: number;
