@@ -175,10 +175,14 @@ export async function collectorCli(argv: string[], out: (s: string) => void = (s
   }
   const cfg = loadConfig(v.config, { dataDir: overrides.dataDir, store: overrides.store });
   const store = await openStore({ url: cfg.store, dataDir: cfg.dataDir });
+  // Admin actions from the command line land in the audit log too, as cli:<user>.
+  const actor = `cli:${userInfo().username}`;
+  const audit = (what: string, target: string, detail: Record<string, unknown> = {}) => store.audit.add({ ts: Date.now(), actor, action: `cli ${what}`, target, status: 0, detail });
   try {
     if (group === 'token' && action === 'create') {
       const name = v.name ?? (v.admin ? 'admin' : `${v.bureau}-bureau`);
       const token = await createToken(store, { name, bureau: v.bureau, admin: v.admin });
+      await audit('token create', name, v.admin ? { admin: true } : { bureau: v.bureau });
       out(`${token}\n`);
       process.stderr.write(`token "${name}" created (${v.admin ? 'admin' : `bureau ${v.bureau}`}); it is shown only this once\n`);
       return 0;
@@ -189,24 +193,28 @@ export async function collectorCli(argv: string[], out: (s: string) => void = (s
     }
     if (group === 'token' && action === 'revoke') {
       if (!v.name) throw new Error('token revoke needs --name');
-      out(`revoked ${await store.tokens.revoke(v.name)} token(s)\n`);
+      const n = await store.tokens.revoke(v.name);
+      await audit('token revoke', v.name, { revoked: n });
+      out(`revoked ${n} token(s)\n`);
       return 0;
     }
     if (group === 'edge' && action === 'add') {
       if (!v.id) throw new Error('edge add needs --id');
       if (await store.edges.get(v.id)) throw new Error(`edge ${v.id} already exists`);
       const pw = await createEdge(store, v.id, v.password);
+      await audit('edge add', v.id);
       out(`${pw}\n`);
       process.stderr.write(`edge "${v.id}" added; configure it with this password (shown only once)\n`);
       return 0;
     }
     if (group === 'edge' && action === 'list') return await edgeListCli(store, out, !!v.json);
-    const actor = `cli:${userInfo().username}`;
     if (group === 'device' && action === 'add') return await deviceAddCli(store, cfg, actor, v, out);
     if (group === 'device' && action === 'remove') return await deviceRemoveCli(store, cfg, actor, v, out);
     if (group === 'edge' && action === 'remove') {
       if (!v.id) throw new Error('edge remove needs --id');
-      out((await store.edges.remove(v.id)) ? `removed ${v.id}\n` : `no edge ${v.id}\n`);
+      const removed = await store.edges.remove(v.id);
+      if (removed) await audit('edge remove', v.id);
+      out(removed ? `removed ${v.id}\n` : `no edge ${v.id}\n`);
       return 0;
     }
     out(`unknown command: collector ${pos.join(' ')}\n\n${COLLECTOR_HELP}`);

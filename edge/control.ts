@@ -39,6 +39,8 @@ export interface ControlPublisher {
 export class DiagnosticError extends Error {}
 
 const MAX_QUEUED_DIAGNOSTICS = 4;
+/** How often device health counts are compared with the last report. */
+const HEALTH_CHECK_MS = 5_000;
 
 export class EdgeControl implements UplinkControl {
   readonly topics: string[];
@@ -52,6 +54,9 @@ export class EdgeControl implements UplinkControl {
   private readonly queue: DiagnosticRequest[] = [];
   private diagnosing = false;
   private timer?: NodeJS.Timeout;
+  private lastReportAt = 0;
+  /** Device health counts as last reported: a change is reported within a few seconds, not only every minute. */
+  private reportedCounts = '';
 
   constructor(
     private readonly edgeId: string,
@@ -66,7 +71,10 @@ export class EdgeControl implements UplinkControl {
 
   attach(link: ControlPublisher): void {
     this.link = link;
-    this.timer = setInterval(() => this.report(), this.reportIntervalMs);
+    this.timer = setInterval(() => {
+      const counts = JSON.stringify(this.host.deviceCounts());
+      if (counts !== this.reportedCounts || Date.now() - this.lastReportAt >= this.reportIntervalMs) this.report();
+    }, Math.min(HEALTH_CHECK_MS, this.reportIntervalMs));
     this.timer.unref();
   }
 
@@ -166,12 +174,16 @@ export class EdgeControl implements UplinkControl {
     this.report();
   }
 
-  /** Sends the state report (applied/failed version, health counts, buffer, clock) if connected. */
+  /**
+   * Sends the state report (applied/failed version, health counts, buffer, clock) if connected: on connect, after
+   * each push, when device health counts change (checked every 5 s), and at least every reportIntervalMs.
+   */
   report(): void {
     if (!this.link) return;
     const managed = this.host.managed();
     const applied = this.host.applied();
     const b = this.host.buffer();
+    const devices = this.host.deviceCounts();
     let localConfig = '';
     if (!managed) {
       const local = JSON.stringify(mapSecrets(this.host.localConfig(), () => SECRET_MASK));
@@ -187,14 +199,17 @@ export class EdgeControl implements UplinkControl {
       failedVersion: this.failed?.version ?? 0,
       errors: this.failed?.errors.slice(0, 200) ?? [],
       localConfig,
-      devices: this.host.deviceCounts(),
+      devices,
       bufferFill: b.fill,
       bufferMaxBytes: b.maxBytes,
       bufferBytes: b.bytes,
       backlogItems: b.backlogItems,
       droppedReadings: b.dropped,
     };
-    if (this.link.publish(topics.report(this.edgeId), encodeEdgeReport(r)) && localConfig) this.reportedLocal = localConfig;
+    if (!this.link.publish(topics.report(this.edgeId), encodeEdgeReport(r))) return;
+    this.lastReportAt = Date.now();
+    this.reportedCounts = JSON.stringify(devices);
+    if (localConfig) this.reportedLocal = localConfig;
   }
 
   // ---- diagnostics ----

@@ -1,6 +1,5 @@
 // The bureau-facing HTTP API and the admin endpoints. A bureau token only ever sees devices whose sharing
 // scope includes its bureau; anything else answers 404 exactly as if it did not exist.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toCsv } from '../../core/csv.js';
 import { CSV_EXPORT_ENCODINGS, csvExportEncoding, recordsToCsvBytes, recordsToJson, validateRecord } from '../../core/records.js';
 import { isValidEdgeId } from '../../schema/topics.js';
@@ -13,7 +12,6 @@ import { EDGE_CONTROL_ROUTES } from '../control/routes.js';
 import { fleet } from '../control/fleet.js';
 import { syncRecordEdits } from '../control/edit.js';
 import { importRecords } from '../control/import.js';
-import type { ApiContext } from './context.js';
 import { iso, requireAdmin, visibleDevice, type Handler, type Route } from './handler.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readJson, sendJson, sendText, wantsCsv } from './http.js';
 import { serveFeed } from './sse.js';

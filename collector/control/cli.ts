@@ -60,7 +60,7 @@ export async function deviceAddCli(store: CollectorStore, cfg: CollectorConfig, 
     if (err instanceof DeviceOnOtherEdgeError) throw new UsageError(err.message);
     throw err;
   }
-  await store.audit.add({ ts: Date.now(), actor, action: 'cli device add', target: `${edgeId}/${id}`, status: 0, detail: { edge: edgeId, version: r.desired?.version, changed: r.changed } });
+  await store.audit.add({ ts: Date.now(), actor, action: 'cli device add', target: `${edgeId}/${id}`, status: 0, detail: { edge: edgeId, version: r.desired?.version ?? 0, changed: r.changed } });
   out(r.changed
     ? `device ${id} (${profileId}) configured on edge ${edgeId}: configuration version ${r.desired!.version}; the running collector pushes it to the edge within a few seconds (see: yiwang collector edge list)\n`
     : `device ${id}: nothing changed (configuration version ${r.desired?.version ?? 0})\n`);
@@ -100,7 +100,7 @@ export async function edgeListCli(store: CollectorStore, out: (s: string) => voi
     out(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
-  const header = ['edge', 'conn', 'last seen', 'version', 'config (applied/desired)', 'clock', 'buffer', 'backlog', 'dropped', 'devices (on/deg/off/?)'];
+  const header = ['edge', 'conn', 'last seen', 'version', 'config (applied/desired)', 'clock', 'buffer', 'backlog', 'dropped', 'devices (on/deg/off/?)', 'seq committed/missing'];
   const table = rows.map((e) => [
     e.id,
     e.connected ? 'up' : 'down',
@@ -112,6 +112,7 @@ export async function edgeListCli(store: CollectorStore, out: (s: string) => voi
     String(e.buffer.backlogItems ?? '-'),
     String(e.droppedReadings ?? '-'),
     e.devices ? `${e.devices.online ?? 0}/${e.devices.degraded ?? 0}/${e.devices.offline ?? 0}/${e.devices.unknown ?? 0}` : '-',
+    `${e.committedThrough}/${e.missing}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

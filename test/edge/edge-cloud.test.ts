@@ -199,7 +199,8 @@ describe('edge–cloud coordination with real processes', () => {
     await until('version 7 applied after the reconnect', async () => (await fleetRow()).config.appliedVersion === 7);
     expect((await until('WL-02 reading the new value', async () => ((await latest('WL-02'))?.value === 3.1 ? latest('WL-02') : undefined)))!.value).toBe(3.1);
     expect(await until('the renamed record from the edge', async () => ((await call<{ name: string }>('/api/v1/devices/WL-02')).body.name === '二号水位（新）' ? true : undefined))).toBe(true);
-    expect((await fleetRow()).devices).toMatchObject({ online: 1 });
+    // Health counts reach the fleet view within seconds of a change (not only with the minute's report).
+    await until('one device online in the fleet view', async () => (await fleetRow()).devices?.online === 1);
     // WL-01 was removed from the edge; its record stays in the registry.
     expect((await call('/api/v1/devices/WL-01')).status).toBe(200);
     const history = await call<{ history: { version: number; actor: string; changes: string[] }[] }>('/api/v1/admin/edges/edge-ec/config/history');
@@ -208,5 +209,9 @@ describe('edge–cloud coordination with real processes', () => {
     ]);
     expect(history.body.history[0]!.changes).toEqual(['devices.WL-01: removed']);
     expect(history.body.history[1]!.changes).toEqual(['devices.WL-02.name: 前池二号水位 → 二号水位（新）']);
+    // The command line's admin actions are in the audit log beside the API's.
+    const audit = await call<{ entries: { actor: string; action: string; target: string }[] }>('/api/v1/admin/audit?q=cli');
+    expect(audit.body.entries.map((e) => [e.action, e.target])).toEqual([['cli device add', 'edge-ec/WL-01'], ['cli token create', 'water-bureau'], ['cli token create', 'ops'], ['cli edge add', EDGE]]);
+    expect(audit.body.entries.every((e) => /^cli:/.test(e.actor))).toBe(true);
   }, 90_000);
 });

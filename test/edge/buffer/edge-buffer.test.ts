@@ -76,7 +76,7 @@ describe('EdgeBuffer', () => {
     ]);
     expect(critical[0]!.batch.records).toEqual([
       // decodeBatch sets repeated fields to [] (arrays: true)
-      { id: 'cam-1', name: '东门', kind: 'camera', camera: { cameraType: 'dome', ptz: true, streamUris: [] }, sharingScope: [], customMetrics: [], schedules: [], seq: recSeq },
+      { id: 'cam-1', name: '东门', kind: 'camera', camera: { cameraType: 'dome', ptz: true, streamUris: [] }, sharingScope: [], customMetrics: [], thresholds: [], schedules: [], seq: recSeq },
     ]);
     expect(critical[0]!.batch.readings ?? []).toEqual([]);
 
