@@ -79,6 +79,7 @@ export class EdgeAgent {
     this.bufferDir = bufferDir;
     this.central = this.local.edge.managed ? loadLastGood(bufferDir) : undefined;
     let startupProblems: ConfigProblem[] | undefined;
+    const lastGood = this.central;
     let cfg: EdgeConfig;
     try {
       cfg = this.effective(this.local, this.central);
@@ -120,6 +121,7 @@ export class EdgeAgent {
     }
     if (startupProblems) this.log.error({ errors: startupProblems.map((p) => `${p.path}: ${p.message}`) }, 'the configuration from the collector no longer validates here: started without its devices');
     this.control = new EdgeControl(cfg.edge.id, EDGE_VERSION, this.controlHost(), loadOrCreateEdgeKey(join(bufferDir, 'config-key.pem')), this.log);
+    if (startupProblems && lastGood) this.control.refused(lastGood.version, startupProblems);
     const u = cfg.uplink;
     this.uplink = new Uplink({
       edgeId: cfg.edge.id,

@@ -168,6 +168,11 @@ export class EdgeControl implements UplinkControl {
     }
   }
 
+  /** A version this edge could not use (also its last good one at start-up, after a local change): reported as refused. */
+  refused(version: number, errors: ConfigProblem[]): void {
+    this.failed = { version, errors };
+  }
+
   private fail(version: number, errors: ConfigProblem[]): void {
     this.failed = { version, errors };
     this.log.error({ version, errors: errors.slice(0, 20).map((e) => `${e.path}: ${e.message}`) }, 'control: configuration from the collector refused; keeping the last good one');
