@@ -62,37 +62,22 @@ export const decodeEdgeStatus = (bytes: Uint8Array): EdgeStatus => {
 
 // ---- edge–cloud coordination ----
 
+/** Decodes with `defaults` for the fields protobuf leaves unset (proto3 has no presence for scalars). */
+const decoder = <T extends object>(type: protobuf.Type, what: string, defaults: Partial<T>) => (bytes: Uint8Array): T => {
+  const m = decodeWith<T>(type, bytes, what) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(defaults)) m[k] ??= v;
+  return m as T;
+};
+const EMPTY = Buffer.alloc(0);
+
 export const encodeConfigPush = (m: ConfigPush): Uint8Array => encodeWith(ConfigPushType, m);
-export const decodeConfigPush = (bytes: Uint8Array): ConfigPush => {
-  const m = decodeWith<ConfigPush>(ConfigPushType, bytes, 'config');
-  m.edgeId ??= '';
-  m.version ??= 0;
-  for (const k of ['senderKey', 'edgeKey', 'nonce', 'sealed'] as const) m[k] ??= Buffer.alloc(0);
-  return m;
-};
+export const decodeConfigPush = decoder<ConfigPush>(ConfigPushType, 'config', { edgeId: '', version: 0, senderKey: EMPTY, edgeKey: EMPTY, nonce: EMPTY, sealed: EMPTY });
 export const encodeEdgeReport = (m: EdgeReport): Uint8Array => encodeWith(EdgeReportType, m);
-export const decodeEdgeReport = (bytes: Uint8Array): EdgeReport => {
-  const m = decodeWith<EdgeReport>(EdgeReportType, bytes, 'report');
-  m.edgeId ??= '';
-  m.ts ??= 0;
-  return m;
-};
+export const decodeEdgeReport = decoder<EdgeReport>(EdgeReportType, 'report', { edgeId: '', ts: 0 });
 export const encodeDiagnosticRequest = (m: DiagnosticRequest): Uint8Array => encodeWith(DiagnosticRequestType, m);
-export const decodeDiagnosticRequest = (bytes: Uint8Array): DiagnosticRequest => {
-  const m = decodeWith<DiagnosticRequest>(DiagnosticRequestType, bytes, 'request');
-  m.edgeId ??= '';
-  m.requestId ??= '';
-  m.kind ??= '';
-  return m;
-};
+export const decodeDiagnosticRequest = decoder<DiagnosticRequest>(DiagnosticRequestType, 'request', { edgeId: '', requestId: '', kind: '' });
 export const encodeDiagnosticResponse = (m: DiagnosticResponse): Uint8Array => encodeWith(DiagnosticResponseType, m);
-export const decodeDiagnosticResponse = (bytes: Uint8Array): DiagnosticResponse => {
-  const m = decodeWith<DiagnosticResponse>(DiagnosticResponseType, bytes, 'response');
-  m.edgeId ??= '';
-  m.requestId ??= '';
-  m.ok ??= false;
-  return m;
-};
+export const decodeDiagnosticResponse = decoder<DiagnosticResponse>(DiagnosticResponseType, 'response', { edgeId: '', requestId: '', ok: false });
 
 /** Looks up any message type of the schema (for sub-message encoding, e.g. the edge buffer's chunks). */
 export const messageType = (name: string): protobuf.Type => root.lookupType(`yiwang.v1.${name}`);

@@ -45,11 +45,23 @@ export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
   };
 }
 
-/** One audit log entry per admin action (and per refused attempt at one); a failure to write it is logged. */
-function audit(ctx: ApiContext, who: Caller, action: string, target: string, status: number, detail: Record<string, unknown> = {}): void {
-  ctx.store.audit
-    .add({ ts: Date.now(), actor: who.name, action, target: target || undefined, status, detail: { ...detail, ...(who.admin ? {} : { bureau: who.bureau }) } })
-    .catch((err: Error) => ctx.log.error({ err: err.message, action, actor: who.name }, 'cannot write the audit log'));
+/**
+ * One audit log entry per request that changes something (any method but GET) and per GET whose handler noted
+ * something (remote diagnostics), refused attempts included. It is written before the answer leaves: a client
+ * that got its answer finds the entry. A failure to write it is logged.
+ */
+function auditOnEnd(ctx: ApiContext, who: Caller, req: http.IncomingMessage, res: http.ServerResponse, target: string): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const note = auditNoteOf(res);
+    if (req.method === 'GET' && !note) return end(...args);
+    const action = `${req.method} ${new URL(req.url ?? '/', 'http://collector').pathname}`;
+    ctx.store.audit
+      .add({ ts: Date.now(), actor: who.name, action, target: target || undefined, status: res.statusCode, detail: { ...note, ...(who.admin ? {} : { bureau: who.bureau }) } })
+      .catch((err: Error) => ctx.log.error({ err: err.message, action, actor: who.name }, 'cannot write the audit log'))
+      .finally(() => end(...args));
+    return res;
+  }) as typeof res.end;
 }
 
 async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -100,18 +112,8 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
       throw new HttpError(400, 'bad percent-encoding in path');
     }
     if (params.some((p) => p.includes('\u0000') || p.length > 256)) throw new HttpError(400, 'path segment too long or containing NUL');
-    let status = 500;
-    try {
-      await r.handler(ctx, who, req, res, url.searchParams, params);
-      status = res.statusCode;
-    } catch (err) {
-      status = err instanceof HttpError ? err.status : 500;
-      throw err;
-    } finally {
-      const note = auditNoteOf(res);
-      if (req.method !== 'GET' || note) audit(ctx, who, `${req.method} ${path}`, params.join('/'), status, note);
-    }
-    return;
+    auditOnEnd(ctx, who, req, res, params.join('/'));
+    return r.handler(ctx, who, req, res, url.searchParams, params);
   }
   throw new HttpError(pathMatched ? 405 : 404, pathMatched ? 'method not allowed' : 'not found');
 }
