@@ -13,7 +13,6 @@ import { freePort } from '../../core/net.js';
 import { EdgeBuffer } from '../../edge/buffer/index.js';
 import { Uplink } from '../../edge/uplink/index.js';
 import { Mosquitto, MOSQUITTO } from '../../demo/services/mosquitto.js';
-import { POSTGRES_MIGRATIONS } from '../../collector/store/postgres/schema.js';
 import { startPostgres, type PgServer } from '../../demo/services/postgres.js';
 import { apiJson, openFeed, portOpen, requireBinary, sleep, stopProcess, tempDir, waitFor } from './helpers.js';
 import { POSTGRES_MIGRATIONS } from '../../collector/store/postgres/schema.js';
