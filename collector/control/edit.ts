@@ -77,7 +77,7 @@ export async function editDesired(
 /** The 一机一档 fields a device entry shares with the registry record (a registrar's edit of them reaches the edge). */
 const SHARED_FIELDS = [
   'name', 'kind', 'manufacturer', 'model', 'serialNumber', 'firmware', 'address', 'location', 'site', 'scenario', 'industry',
-  'sharingScope', 'installedDate', 'maintainer', 'maintainerContact', 'lifecycle', 'camera',
+  'sharingScope', 'installedDate', 'maintainer', 'maintainerContact', 'lifecycle', 'camera', 'waterBody',
 ] as const;
 
 /**

@@ -16,7 +16,7 @@ const MAX_BYTES = 32 * 1024 * 1024;
 
 /** A device entry of an edge configuration from an imported record (runtime and registry-only fields left out). */
 export function entryOfRecord(r: DeviceRecord, profile: string, connection: Record<string, unknown>): DeviceConfig {
-  const { profileId: _p, edgeId: _e, runtimeStatus: _r, lastSeen: _l, statusReason: _s, seq: _q, updatedAt: _u, customMetrics: _c, thresholds: _t, ...fields } = r;
+  const { profileId: _p, edgeId: _e, runtimeStatus: _r, lastSeen: _l, statusReason: _s, seq: _q, updatedAt: _u, customMetrics: _c, thresholds: _t, schedules: _d, ...fields } = r;
   const entry = { ...fields, profile, connection } as DeviceConfig;
   if (entry.site && !entry.site.id) {
     const { id: _id, ...site } = entry.site;
