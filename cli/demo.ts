@@ -47,7 +47,11 @@ Prints the dashboard URL and one token per bureau. Ctrl-C stops everything.`,
         `Dashboard: ${demo.dashboardUrl}\n\nSign in with one of these tokens (each bureau sees only the devices shared with it):\n` +
         Object.entries(t).map(([b, tok]) => `  ${b.padEnd(16)} ${tok}`).join('\n') +
         `\n\nTry the API:\n  curl -H "Authorization: Bearer ${t.water}" http://127.0.0.1:${demo.collector.httpPort}/api/v1/latest?metric=water_level\n` +
-        `\nA rain event every ${a.values['rain-cycle-min']} min lifts the river past its warning line; smoke alarms and hydrant pressure drops come and go.\nPress Ctrl-C to stop.\n`,
+        `\nA rain event every ${a.values['rain-cycle-min']} min lifts the river past its warning and alarm lines; smoke alarms and hydrant pressure drops come and go.\n` +
+        `Alarms: the dashboard's 告警 page and GET /api/v1/alarms. Notifications go to a local webhook receiver (${demo.notifications.url}, HMAC-checked)\n` +
+        `and are printed below as "通知 · …" lines. Acknowledge as an operator (the water-operator token), in the dashboard or with\n` +
+        `  curl -X POST -H "Authorization: Bearer ${t['water-operator']}" -d '{"comment":"已处置"}' http://127.0.0.1:${demo.collector.httpPort}/api/v1/alarms/ID/ack\n` +
+        `Press Ctrl-C to stop.\n`,
     );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -16,7 +16,7 @@ export const COLLECTOR_HELP = `Usage:
       Run the collector (embedded MQTT broker on 1883 and HTTP API on 8080 unless configured). The store is the
       embedded SQLite database in the data directory unless --store (or store: in collector.yaml) names PostgreSQL;
       several collectors on one PostgreSQL and a shared-subscription broker form a cluster.
-  yiwang collector token create (--bureau NAME | --admin) [--name NAME]   print a new API token once
+  yiwang collector token create (--bureau NAME [--role viewer|operator] | --admin) [--name NAME]   print a new API token once
   yiwang collector token list | token revoke --name NAME
   yiwang collector edge add --id EDGE_ID [--password PW]   register an edge; prints its password once
   yiwang collector edge list [--json]                      the fleet: connection, software, config versions, buffer, devices
@@ -41,6 +41,7 @@ const OPTIONS = {
   'http-port': { type: 'string' },
   'mqtt-port': { type: 'string' },
   bureau: { type: 'string' },
+  role: { type: 'string' },
   admin: { type: 'boolean' },
   name: { type: 'string' },
   id: { type: 'string' },
@@ -79,14 +80,15 @@ SQLite in the data directory unless --store (or store: in collector.yaml) names 
 Copies an embedded collector's data into an empty PostgreSQL database, with progress.`,
   token: `Usage: yiwang collector token create|list|revoke [--config FILE] [--data-dir DIR | --store URL]
 
-  token create (--bureau NAME | --admin) [--name NAME]   print a new API token once (stored hashed)
-  token list                                             names, bureaus and creation times
+  token create (--bureau NAME [--role operator] | --admin) [--name NAME]   print a new API token once (stored hashed)
+  token list                                             names, bureaus, roles and creation times
   token revoke --name NAME                               revoke every token with this name`,
-  'token create': `Usage: yiwang collector token create (--bureau NAME | --admin) [--name NAME] [--config FILE] [--data-dir DIR | --store URL]
+  'token create': `Usage: yiwang collector token create (--bureau NAME [--role viewer|operator] | --admin) [--name NAME] [--config FILE] [--data-dir DIR | --store URL]
 
 Prints a new API token once (the collector keeps only its hash). A bureau token sees only the devices whose
-共享范围 includes the bureau. Bureaus: water, environment, fire, emergency, public_security, urban_management,
-transport, or any lower-case name. --name defaults to <bureau>-bureau (or admin).`,
+共享范围 includes the bureau. --role viewer (the default) reads; --role operator may also acknowledge the bureau's
+alarms and manage its notification rules. An admin token may do everything. Bureaus: water, environment, fire,
+emergency, public_security, urban_management, transport, or any lower-case name. --name defaults to <bureau>-bureau (or admin).`,
   'token list': 'Usage: yiwang collector token list [--config FILE] [--data-dir DIR | --store URL]',
   'token revoke': 'Usage: yiwang collector token revoke --name NAME [--config FILE] [--data-dir DIR | --store URL]',
   edge: `Usage: yiwang collector edge add|list|remove|hash [--config FILE] [--data-dir DIR | --store URL]
@@ -181,14 +183,14 @@ export async function collectorCli(argv: string[], out: (s: string) => void = (s
   try {
     if (group === 'token' && action === 'create') {
       const name = v.name ?? (v.admin ? 'admin' : `${v.bureau}-bureau`);
-      const token = await createToken(store, { name, bureau: v.bureau, admin: v.admin });
-      await audit('token create', name, v.admin ? { admin: true } : { bureau: v.bureau });
+      const token = await createToken(store, { name, bureau: v.bureau, admin: v.admin, role: v.role });
+      await audit('token create', name, v.admin ? { admin: true } : { bureau: v.bureau, role: v.role ?? 'viewer' });
       out(`${token}\n`);
-      process.stderr.write(`token "${name}" created (${v.admin ? 'admin' : `bureau ${v.bureau}`}); it is shown only this once\n`);
+      process.stderr.write(`token "${name}" created (${v.admin ? 'admin' : `bureau ${v.bureau}, ${v.role ?? 'viewer'}`}); it is shown only this once\n`);
       return 0;
     }
     if (group === 'token' && action === 'list') {
-      for (const t of await store.tokens.list()) out(`${t.name}\t${t.admin ? 'admin' : t.bureau}\t${new Date(t.createdAt).toISOString()}\n`);
+      for (const t of await store.tokens.list()) out(`${t.name}\t${t.admin ? 'admin' : t.bureau}\t${t.admin ? 'admin' : t.role}\t${new Date(t.createdAt).toISOString()}\n`);
       return 0;
     }
     if (group === 'token' && action === 'revoke') {

@@ -9,6 +9,7 @@ import { applyEnvFile, expandEnvReferences } from '../core/env.js';
 import { closest } from '../core/suggest.js';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
+import { ALARMS_CONFIG_SCHEMA, DEFAULT_ALARMS_CONFIG, type AlarmsConfig } from './alarms/config.js';
 import { DASHBOARD_CONFIG_SCHEMA, validateDashboardConfig, type DashboardConfig } from './dashboard/config.js';
 import { NOTIFY_CONFIG_SCHEMA, validateNotifyConfig, type NotifyConfig } from './notify/config.js';
 
@@ -68,6 +69,8 @@ export interface CollectorConfig {
    * first use (a PostgreSQL store needs one set explicitly: every collector node must have the same key).
    */
   secrets?: { keyFile?: string; keyEnv?: string };
+  /** Conditions only the collector sees (silent edges/devices) and the notification worker. */
+  alarms: AlarmsConfig;
   /** Directory relative paths in the config are resolved against (the config file's). */
   baseDir: string;
 }
@@ -84,6 +87,7 @@ export function defaultConfig(): CollectorConfig {
     ingest: { maxQueue: 1000, maxPayloadBytes: 4 * 1024 * 1024, maxItemsPerBatch: 50_000, unknownDevices: 'claim', commitIntervalMs: 5 },
     retention: { rawDays: 30, minuteDays: 365, hourDays: 3650 },
     feed: { ringSize: 10_000, keepMinutes: 60 },
+    alarms: { ...DEFAULT_ALARMS_CONFIG },
     baseDir: process.cwd(),
   };
 }
@@ -137,6 +141,7 @@ export const COLLECTOR_CONFIG_SCHEMA = obj({
   feed: obj({ ringSize: int(1, 10_000_000), keepMinutes: int(1, 10_080) }),
   analytics: obj({ missedReports: int(1, 10_000), checkIntervalS: int(1, 86_400) }),
   secrets: obj({ keyFile: str, keyEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }),
+  alarms: ALARMS_CONFIG_SCHEMA,
   // Checked by their own modules (with cross-field rules); only their type here.
   notify: { type: 'object' },
   dashboard: { type: 'object' },

@@ -17,6 +17,9 @@ import { CollectorMetrics } from './metrics.js';
 import { openStore, type CollectorStore, type EdgeInfo } from './store/index.js';
 import { InfluxExporter } from './store/influx.js';
 import { DEFAULT_MISSED, MissedReportWatcher } from './analytics/missed.js';
+import { AlarmSweeper } from './alarms/sweeper.js';
+import { Notifier } from './alarms/notifier.js';
+import { createChannels, parseNotifyConfig } from './notify/index.js';
 
 export interface StartCollectorOptions {
   config?: CollectorConfig;   // a ready config (tests); otherwise read from configPath / defaults
@@ -35,10 +38,14 @@ export interface Collector {
   influx: InfluxExporter | undefined;
   /** Edge–cloud coordination: desired configurations, edge reports, remote diagnostics. */
   control: ControlPlane;
+  /** Raises and clears the alarms only the collector can see (silent edges and devices). */
+  sweeper: AlarmSweeper;
+  /** Fans alarm transitions out to the notification channels and delivers them. */
+  notifier: Notifier;
   /** Registers an edge; returns the password (generated unless given). Only its hash is stored. */
   addEdge(id: string, password?: string): Promise<string>;
   /** Creates an API token; returns its plaintext. */
-  createToken(opts: { name: string; bureau?: string; admin?: boolean }): Promise<string>;
+  createToken(opts: { name: string; bureau?: string; admin?: boolean; role?: 'viewer' | 'operator' }): Promise<string>;
   /** Stops intake, commits what is queued, closes everything. */
   stop(): Promise<void>;
 }
@@ -120,10 +127,30 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       metrics.asyncGauge('yiwang_collector_influx_pending_lines', 'Lines waiting in the InfluxDB outbox', async () => [[{}, (await exporter.pending()).lines]]);
     }
 
+    // Alarms: rules from collector.yaml seed the store (rules changed through the API are kept), channels are
+    // built now so a missing secret stops the start instead of the first alarm.
+    const notify = config.notify ? parseNotifyConfig(config.notify) : undefined;
+    const seeded = await store.notify.seedRules(notify?.rules ?? [], 'config');
+    if (seeded.added.length + seeded.updated.length + seeded.removed.length) log.info(seeded, 'notification rules from the config applied');
+    if (seeded.keptApi.length) log.warn({ rules: seeded.keptApi }, 'notification rules changed through the API are kept; their collector.yaml versions are ignored');
+    const channels = notify ? createChannels(notify) : new Map();
+    const notifier = new Notifier(store, notify, channels, config.alarms, log.child({ part: 'notify' }), metrics);
+    notifier.start();
+    cleanups.unshift(() => notifier.stop());
+    const sweeper = new AlarmSweeper(store, config.alarms, log.child({ part: 'alarms' }));
+    sweeper.start();
+    cleanups.unshift(() => sweeper.stop());
+    metrics.asyncGauge('yiwang_collector_alarms_open', 'Open alarms (active or acknowledged), by severity', async () => {
+      const counts = new Map<string, number>([['info', 0], ['warning', 0], ['major', 0], ['critical', 0]]);
+      for (const a of await store.alarms.list({ states: ['active', 'acknowledged'], limit: 100_000 }).catch(() => [])) counts.set(a.severity, (counts.get(a.severity) ?? 0) + 1);
+      return [...counts].map(([severity, n]) => [{ severity }, n]);
+    });
+
     const runRetention = async () => {
       try {
         const removed = await store.applyRetention(config.retention);
         if (removed.raw + removed.minute + removed.hour) log.info(removed, 'retention applied');
+        await store.notify.prune(Date.now() - config.alarms.deliveryLogDays * 86_400_000);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'retention failed');
       }
@@ -148,6 +175,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       addEdge: (id) => addEdge(id),
       brokerUp: () => (consumer ? consumer.client.connected : true),
       control,
+      alarmsChanged: () => notifier.kick(),
     });
     cleanups.unshift(() => api.close());
 
@@ -161,6 +189,8 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
       pipeline,
       influx,
       control,
+      sweeper,
+      notifier,
       addEdge,
       createToken: (o) => createToken(store, o),
       stop: async () => {

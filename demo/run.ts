@@ -5,11 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../collector/config.js';
 import { startCollector, type Collector } from '../collector/index.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { freePort } from '../core/net.js';
 import { startEdge, type EdgeAgent } from '../edge/agent.js';
 import { DEVICE_ACCOUNT_COST, hashSecret } from '../core/secrets.js';
+import { startDemoReceiver, type DemoReceiver } from './alarm-receiver.js';
 import { Scenario } from './scenario.js';
 import { float32Words, startModbusSimulator, uint32Words } from './simulators/modbus-sim.js';
 import { startMqttSimulator } from './simulators/mqtt-sim.js';
@@ -43,6 +45,8 @@ export interface Demo {
   tokens: Record<string, string>;
   dashboardUrl: string;
   video: { enabled: boolean; reason?: string };
+  /** Where the demo's alarm notifications go: a local webhook receiver that prints them. */
+  notifications: DemoReceiver;
   stop(): Promise<void>;
 }
 
@@ -92,10 +96,23 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
     }
   };
   try {
-    const collector = await startCollector({ overrides: { dataDir: join(dataDir, 'collector'), httpPort: o.httpPort, mqttPort: o.mqttPort }, log });
+    // Alarm notifications: every bureau's alarm transitions go to a local webhook receiver that prints them (a
+    // real deployment names WeCom/DingTalk robots, SMTP and SMS gateways here: collector/notify/notify.sample.yaml).
+    const receiver = await startDemoReceiver(say);
+    stoppers.push({ stop: () => receiver.close() });
+    process.env.YIWANG_DEMO_WEBHOOK_SECRET = receiver.secret;
+    const config = defaultConfig();
+    config.notify = {
+      ...(o.httpPort ? { dashboardUrl: `http://127.0.0.1:${o.httpPort}/dashboard/` } : {}),
+      digest: { threshold: 30, windowS: 60 }, // one receiver for every bureau: a digest only for a real storm
+      channels: [{ id: 'demo-webhook', type: 'webhook', url: receiver.url, secretEnv: 'YIWANG_DEMO_WEBHOOK_SECRET' }],
+      rules: DEMO_BUREAUS.map((b) => ({ id: `demo-${b}`, bureau: b, transitions: ['raised', 'escalated', 'cleared', 'acknowledged'], channels: ['demo-webhook'] })),
+    };
+    const collector = await startCollector({ config, overrides: { dataDir: join(dataDir, 'collector'), httpPort: o.httpPort, mqttPort: o.mqttPort }, log });
     stoppers.push(collector);
     const tokens: Record<string, string> = {};
     for (const b of DEMO_BUREAUS) tokens[b] = await collector.createToken({ name: `demo-${b}`, bureau: b });
+    tokens['water-operator'] = await collector.createToken({ name: 'demo-water-operator', bureau: 'water', role: 'operator' });
     tokens.admin = await collector.createToken({ name: 'demo-admin', admin: true });
 
     const vs = o.video === false ? { ok: false, reason: 'disabled with --no-video' } : videoSupport();
@@ -206,7 +223,7 @@ export async function runDemo(o: DemoOptions): Promise<Demo> {
       say(`  site ${siteId} ${vars.SITE_NAME} (${kind}) — edge ${edgeId}, admin http://127.0.0.1:${vars.ADMIN_PORT}, config ${configFile}${camera ? ', with camera' : ''}`);
     }
     const dashboardUrl = `http://127.0.0.1:${collector.httpPort}/dashboard/`;
-    return { collector, edges, tokens, dashboardUrl, video: { enabled: vs.ok, reason: vs.reason }, stop: stopAll };
+    return { collector, edges, tokens, dashboardUrl, video: { enabled: vs.ok, reason: vs.reason }, notifications: receiver, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,5 +1,5 @@
 // Plausible field values for the demo, as pure functions of time: diurnal temperature, a rain event every
-// `rainCycleMs` that lifts the river past its warning line, smoke alarms now and then.
+// `rainCycleMs` that lifts the river past its warning and alarm lines, smoke alarms now and then.
 
 export interface ScenarioOptions {
   startedAt: number;
@@ -39,11 +39,20 @@ export class Scenario {
     return Math.max(0, 1.6 * Math.sin(((p - 0.1) / 0.3) * Math.PI) + 0.1 * noise(t, 1));
   }
 
-  /** River water level in metres: base 2.8 m, rising past the 3.5 m warning line (alarm 4.2 m) at the crest. */
+  /**
+   * River water level in metres: base 2.8 m; the rain lifts it past the 3.5 m warning line (phase ≈ 0.25) and the
+   * 4.2 m alarm line (≈ 0.39) to a 4.4 m crest (0.5); it falls back below the alarm line (≈ 0.53) and the warning
+   * line (≈ 0.65) as the flood recedes. (The radar-level-modbus profile's lines, hysteresis 0.05 m.)
+   */
   waterLevelM(t: number): number {
     const p = this.phase(t);
     const crest = p < 0.15 ? 0 : p < 0.5 ? Math.sin(((p - 0.15) / 0.35) * (Math.PI / 2)) : Math.exp(-(p - 0.5) * 6);
-    return 2.8 + 1.05 * crest + 0.01 * noise(t, 2);
+    return 2.8 + 1.6 * crest + 0.01 * noise(t, 2);
+  }
+
+  /** A time at `phase` (0..1) of the rain cycle that begins at `cycleStart` (lets tests walk through a flood). */
+  at(phase: number, cycle = 0): number {
+    return this.o.startedAt + (cycle + phase) * this.cycle;
   }
 
   flowLps(t: number): number {

@@ -13,6 +13,7 @@ import { centralPart, centralStructureProblems, loadLastGood, mergeCentral, save
 import { checkEdgeConfig, DEFAULT_ADMIN_PORT, DEFAULT_BUFFER_MAX_BYTES, loadEdgeConfig, profilesFor, resolvePaths, timestampWindow, uplinkPassword, type EdgeConfig } from './config.js';
 import { EdgeControl, DiagnosticError, type ControlHost } from './control.js';
 import { DeviceManager } from './devices.js';
+import { AlarmLevels } from './alarm-levels.js';
 import { EdgePipeline } from './pipeline.js';
 import { loadOrCreateAdminToken, startAdminServer } from './admin.js';
 import { tuneForSmallMemory } from './memory.js';
@@ -99,6 +100,7 @@ export class EdgeAgent {
       logger: this.log,
     });
     this.pipeline = new EdgePipeline(this.buffer, this.log, this.metrics, cfg.edge.id, Date.now, timestamps);
+    this.pipeline.persistAlarmLevels(AlarmLevels.open(join(bufferDir, 'alarm-levels.json'), (seq) => this.buffer.whenCommitted(seq), this.log));
     try {
       this.devices = new DeviceManager(profilesFor(cfg, file), this.pipeline, this.log, bufferDir, cfg.protocols);
       await this.devices.apply(await this.devices.validate(cfg, file));

@@ -63,10 +63,18 @@ export class Normalizer {
   /** device → metric → levels replacing the profile's (site and device thresholds, edge/thresholds.ts). */
   private readonly thresholds = new Map<string, Map<string, AlarmDef>>();
 
+  /** Told of every threshold level change with the event announcing it (the agent persists the levels). */
+  onAlarmLevel?: (key: string, level: number, event: UnsequencedEvent) => void;
+
   constructor(
     private readonly now: () => number = Date.now,
     private readonly window: TimestampWindow = DEFAULT_TIMESTAMP_WINDOW,
   ) {}
+
+  /** Levels saved before a restart (key: device + point): a value still past its line raises nothing new. */
+  restoreAlarmLevels(levels: Iterable<[string, number]>): void {
+    for (const [k, v] of levels) if (v === 1 || v === 2) this.alarmState.set(k, v);
+  }
 
   setDevice(deviceId: string, profile: DeviceProfile): void {
     const prev = this.devices.get(deviceId);
@@ -220,6 +228,12 @@ export class Normalizer {
     }
     if (next === prev) return undefined;
     this.alarmState.set(key, next);
+    const event = this.alarmEvent(deviceId, p, a, value, ts, prev, next);
+    this.onAlarmLevel?.(key, next, event);
+    return event;
+  }
+
+  private alarmEvent(deviceId: string, p: CompiledPoint, a: AlarmDef, value: number | boolean, ts: number, prev: AlarmLevel, next: AlarmLevel): UnsequencedEvent {
     const metricName = p.metric.name;
     if (next > prev) {
       const level = next === 2 ? 'alarm' : 'warning';
@@ -243,7 +257,8 @@ export class Normalizer {
     return {
       deviceId,
       kind: EventKind.ALARM_CLEARED,
-      severity: Severity.INFO,
+      // The level that remains: the alarm line cleared but the warning line still crossed is WARNING, not over.
+      severity: next === 1 ? Severity.WARNING : Severity.INFO,
       message: `${p.metric.en} ${cleared} cleared${next === 1 ? ' (still above warning level)' : ''}: ${String(value)} ${p.metric.unit}`,
       ts,
       code: `${metricName}.${cleared}`,

@@ -8,6 +8,7 @@ import type { DeviceRecord, Reading, SensingEvent, Snapshot, VideoQuality } from
 import { HealthModel, type DeviceHealth, type HealthTransition } from './health.js';
 import { LastMessages } from './last-message.js';
 import { Normalizer, type TimestampWindow } from './normalize.js';
+import type { AlarmLevels } from './alarm-levels.js';
 
 /** What the pipeline needs from the durable buffer: each add assigns the item's sequence number. */
 export interface AcceptingStore {
@@ -57,6 +58,9 @@ export class EdgePipeline implements AdapterSink {
   private readonly eventsOut;
   private readonly problems: ProblemLog;
   private readonly observers = new Set<PipelineObserver>();
+  /** Level changes waiting for their event's seq (the event object is the key). */
+  private readonly levelOf = new WeakMap<object, { key: string; level: number }>();
+  private alarmLevels: AlarmLevels | undefined;
 
   constructor(
     private readonly store: AcceptingStore,
@@ -75,6 +79,13 @@ export class EdgePipeline implements AdapterSink {
     this.normalizeProblems = metrics.counter('yiwang_edge_normalize_problems_total', 'Samples that could not be normalized, by device');
     this.eventsOut = metrics.counter('yiwang_edge_events_total', 'Events accepted into the buffer, by kind');
     this.problems = new ProblemLog(log);
+  }
+
+  /** Keeps threshold alarm levels across restarts: restores the saved ones, saves each change once its event is committed. */
+  persistAlarmLevels(levels: AlarmLevels): void {
+    this.alarmLevels = levels;
+    this.normalizer.restoreAlarmLevels(levels.load());
+    this.normalizer.onAlarmLevel = (key, level, event) => this.levelOf.set(event, { key, level });
   }
 
   /** Registers or replaces a device's record (and announces it upstream). */
@@ -196,6 +207,8 @@ export class EdgePipeline implements AdapterSink {
 
   private acceptEvent(e: Omit<SensingEvent, 'seq'>): number {
     const seq = this.store.addEvent(e);
+    const level = this.levelOf.get(e);
+    if (level) this.alarmLevels?.changed(level.key, level.level, seq);
     this.eventsOut.inc({ kind: e.kind });
     this.tell((o) => o.event?.(e));
     this.log.info({ deviceId: e.deviceId, kind: e.kind, code: e.code, message: e.message }, 'event');

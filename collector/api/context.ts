@@ -18,4 +18,6 @@ export interface ApiContext {
   brokerUp(): boolean;
   /** Edge–cloud coordination: publishes configurations, runs remote diagnostics. */
   control: ControlPlane;
+  /** Tells the notifier that alarm transitions are waiting (an acknowledgement), so they go out without a poll delay. */
+  alarmsChanged?(): void;
 }

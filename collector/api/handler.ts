@@ -23,6 +23,10 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const requireAdmin = (who: Principal) => {
   if (!who.admin) throw new HttpError(403, 'admin token required');
 };
+/** Acknowledging alarms and managing a bureau's notification rules: operator tokens (and admins). */
+export const requireOperator = (who: Principal) => {
+  if (!who.admin && who.role !== 'operator') throw new HttpError(403, 'operator token required (this token is a viewer)');
+};
 
 const auditNotes = new WeakMap<ServerResponse, Record<string, unknown>>();
 

@@ -12,6 +12,7 @@ import { EDGE_CONTROL_ROUTES } from '../control/routes.js';
 import { fleet } from '../control/fleet.js';
 import { syncRecordEdits } from '../control/edit.js';
 import { importRecords } from '../control/import.js';
+import { ALARM_ROUTES } from './alarms.js';
 import { iso, requireAdmin, visibleDevice, type Handler, type Route } from './handler.js';
 import { HttpError, notFound, parseBbox, parseDuration, parseTime, readJson, sendJson, sendText, wantsCsv } from './http.js';
 import { serveFeed } from './sse.js';
@@ -198,11 +199,11 @@ const deleteEdge: Handler = async (ctx, who, _req, res, _q, [id]) => {
 
 const addToken: Handler = async (ctx, who, req, res) => {
   requireAdmin(who);
-  const body = (await readJson(req)) as { name?: unknown; bureau?: unknown; admin?: unknown };
+  const body = (await readJson(req)) as { name?: unknown; bureau?: unknown; admin?: unknown; role?: unknown };
   if (typeof body?.name !== 'string' || !body.name) throw new HttpError(400, 'name: required');
   let token: string;
   try {
-    token = await createToken(ctx.store, { name: body.name, bureau: typeof body.bureau === 'string' ? body.bureau : undefined, admin: body.admin === true });
+    token = await createToken(ctx.store, { name: body.name, bureau: typeof body.bureau === 'string' ? body.bureau : undefined, admin: body.admin === true, role: body.role === undefined ? undefined : String(body.role) });
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }
@@ -248,7 +249,7 @@ const cameraQuality: Handler = async (ctx, who, _req, res, q, [id]) => {
 
 /** Who the token belongs to (the dashboard shows the bureau). */
 const whoami: Handler = (_ctx, who, _req, res) => {
-  sendJson(res, 200, { name: who.name, bureau: who.bureau ?? null, admin: who.admin });
+  sendJson(res, 200, { name: who.name, bureau: who.bureau ?? null, admin: who.admin, role: who.admin ? 'admin' : (who.role ?? 'viewer') });
 };
 
 const seg = '([^/]+)';
@@ -276,4 +277,5 @@ export const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/api\/v1\/admin\/quarantine$/, handler: quarantine },
   ...ANALYTICS_ROUTES,
   ...EDGE_CONTROL_ROUTES,
+  ...ALARM_ROUTES,
 ];

@@ -9,7 +9,8 @@ import type { ApiContext } from './context.js';
 import { auditNoteOf, type Caller } from './handler.js';
 import { HttpError, sendJson, sendText } from './http.js';
 import { ROUTES } from './routes.js';
-import { serveDashboard } from '../dashboard/serve.js';
+import { resolveMapConfig } from '../dashboard/config.js';
+import { createDashboardHandler } from '../dashboard/serve.js';
 
 export interface ApiServer {
   port: number;
@@ -17,6 +18,14 @@ export interface ApiServer {
 }
 
 export async function startApiServer(ctx: ApiContext): Promise<ApiServer> {
+  // The map's tile sources and boundary (dashboard.map); map.json may hold a tile key: only for valid tokens.
+  const serveDashboard = createDashboardHandler({
+    map: resolveMapConfig(ctx.cfg.dashboard?.map, process.env, ctx.cfg.baseDir),
+    authorize: async (req) => {
+      const token = bearerToken(req);
+      return !!token && !!(await ctx.store.tokens.resolve(hashToken(token)));
+    },
+  });
   const handler: http.RequestListener = (req, res) => {
     // The dashboard's static files need no token: every piece of data they show comes from the API below.
     if (serveDashboard(req, res)) return;

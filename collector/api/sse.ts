@@ -24,7 +24,7 @@ export async function serveFeed(ctx: ApiContext, who: Caller, req: IncomingMessa
 
   /** Looks up devices not seen yet (one query for all of them). */
   const learn = async (items: FeedItem[]) => {
-    const unknown = [...new Set(items.map((i) => i.device).filter((d) => !visible.has(d)))];
+    const unknown = [...new Set(items.map((i) => i.device).filter((d) => d && !visible.has(d)))];
     if (!unknown.length) return;
     const rows = new Map((await ctx.store.registry.rows(unknown)).map((r) => [r.id, r]));
     for (const d of unknown) {
@@ -34,6 +34,8 @@ export async function serveFeed(ctx: ApiContext, who: Caller, req: IncomingMessa
   };
   const allowed = (it: FeedItem) => {
     if (device && it.device !== device) return false;
+    // Edge alarms belong to no device: their scope is that of the edge's devices when the item was written.
+    if (!it.device) return !metric && visibleTo(it, who.bureau) && (!site || it.site === site);
     if (metric && it.metric !== metric) return false;
     const v = visible.get(it.device);
     return !!v?.ok && (!site || v.site === site);

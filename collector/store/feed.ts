@@ -5,7 +5,7 @@
 
 export interface FeedItem {
   id: number;
-  type: 'reading' | 'event';
+  type: 'reading' | 'event' | 'alarm';
   device: string;
   metric?: string;
   site?: string;

@@ -6,7 +6,7 @@ import { SqliteStore } from './sqlite/store.js';
 import type { CollectorStore } from './types.js';
 
 export type * from './types.js';
-export { AGGS, AGGREGATE_NAMES, VERDICT_NAMES } from './types.js';
+export { AGGS, AGGREGATE_NAMES, TOKEN_ROLES, VERDICT_NAMES } from './types.js';
 export type { FeedBus, FeedItem } from './feed.js';
 
 export interface OpenStoreOptions {

@@ -32,6 +32,11 @@ const TABLES: { name: string; order: string; serial?: string }[] = [
   { name: 'edge_config_devices', order: 'device_id' },
   { name: 'edge_control_state', order: 'edge_id' },
   { name: 'audit_log', order: 'id', serial: 'id' },
+  { name: 'alarms', order: 'id', serial: 'id' },
+  { name: 'alarm_history', order: 'id', serial: 'id' },
+  { name: 'notify_rules', order: 'id' },
+  { name: 'notify_deliveries', order: 'id', serial: 'id' },
+  { name: 'notify_attempts', order: 'id', serial: 'id' },
 ];
 
 const PG_TYPES: Record<string, ColumnType> = {

@@ -5,8 +5,10 @@ import type { ConfigProblem, DeviceRecord, EdgeReport, SensingEvent, SeqRange } 
 import type { QualityName } from '../../schema/types.js';
 import type { FeedBus } from './feed.js';
 import type { CommitOptions, CommitResult, IngestJob } from './plan.js';
+import type { AlarmStore, NotifyStore } from './alarm-types.js';
 
 export type { CommitOptions, CommitResult, IngestJob, JobOutcome } from './plan.js';
+export type * from './alarm-types.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -229,22 +231,29 @@ export interface VideoStore {
 
 // ---- tokens ----
 
+/** What a bureau token may do: read (viewer, the default) or also acknowledge alarms and manage its bureau's notification rules (operator). */
+export const TOKEN_ROLES = ['viewer', 'operator'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
 export interface Principal {
   name: string;
   admin: boolean;
   bureau?: string; // undefined for admins: they see every device
+  /** Bureau tokens: viewer or operator (admins may do everything). */
+  role?: TokenRole;
 }
 
 export interface TokenInfo {
   name: string;
   bureau: string | null;
   admin: boolean;
+  role: TokenRole;
   createdAt: number;
 }
 
 export interface TokenStore {
   /** Stores a token's hash. */
-  add(hash: string, info: { name: string; bureau?: string; admin?: boolean }): Promise<void>;
+  add(hash: string, info: { name: string; bureau?: string; admin?: boolean; role?: TokenRole }): Promise<void>;
   resolve(hash: string): Promise<Principal | undefined>;
   list(): Promise<TokenInfo[]>;
   revoke(name: string): Promise<number>;
@@ -457,6 +466,10 @@ export interface CollectorStore {
   readonly outbox: OutboxStore;
   /** Bureau analytics: report arrivals, first data, missed-report runs. */
   readonly analytics: AnalyticsStore;
+  /** Alarms (lifecycle, acknowledgement, queries). */
+  readonly alarms: AlarmStore;
+  /** Notification rules per bureau and the durable delivery queue with its log. */
+  readonly notify: NotifyStore;
   /** Live readings and events committed by this store (any node, in a cluster). */
   readonly feed: FeedBus;
   /** The ingest transaction: dedup by (edge, seq), ownership, persistence, committed ranges; feed published after commit. */

@@ -65,8 +65,8 @@ describe.each(STORES)('collector HTTP API (%s store)', (kind) => {
   });
 
   it('tells a token who it is (whoami) without revealing anything else', async () => {
-    expect((await apiJson(c.httpPort, tok.water, '/api/v1/whoami')).body).toEqual({ name: 'water-bureau', bureau: 'water', admin: false });
-    expect((await apiJson(c.httpPort, tok.admin, '/api/v1/whoami')).body).toEqual({ name: 'ops', bureau: null, admin: true });
+    expect((await apiJson(c.httpPort, tok.water, '/api/v1/whoami')).body).toEqual({ name: 'water-bureau', bureau: 'water', admin: false, role: 'viewer' });
+    expect((await apiJson(c.httpPort, tok.admin, '/api/v1/whoami')).body).toEqual({ name: 'ops', bureau: null, admin: true, role: 'admin' });
   });
 
   it('scopes device lists, records, history, series, latest, events, sites and export to the bureau', async () => {

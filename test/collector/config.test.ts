@@ -30,6 +30,13 @@ describe('collector config', () => {
     expect(() => loadConfig(join(dir, 'collector.yaml'))).toThrow(/YW_TEST_UNSET_VAR is not set[\s\S]*|http\.prot: unknown key \(did you mean "port"\?\)/);
   });
 
+  it('takes the alarms block over its defaults and names its mistakes', () => {
+    const c = parseConfig({ alarms: { sweepIntervalS: 5, quarantineClearAfterS: 600 } });
+    expect(c.alarms).toMatchObject({ sweepIntervalS: 5, quarantineClearAfterS: 600, edgeOfflineAfterS: 120, retryAttempts: 6 });
+    expect(() => parseConfig({ alarms: { sweepIntervalS: 0 } })).toThrow(/alarms\.sweepIntervalS: must be >= 1/);
+    expect(() => parseConfig({ alarms: { edgeOfflinAfterS: 3 } })).toThrow(/alarms\.edgeOfflinAfterS: unknown key \(did you mean "edgeOfflineAfterS"\?\)/);
+  });
+
   it('needs no file: defaults for everything', () => {
     const c = loadConfig(undefined);
     expect(c.dataDir).toBe('./data/collector');
@@ -113,9 +120,15 @@ describe('collector CLI', () => {
     out = '';
     expect(await collectorCli(['edge', 'add', '--id', 'edge-cli', '--data-dir', dir], write)).toBe(0);
     const password = out.trim();
+    out = '';
+    expect(await collectorCli(['token', 'create', '--bureau', 'water', '--role', 'operator', '--name', 'water-duty', '--data-dir', dir], write)).toBe(0);
+    const operator = out.trim();
+    out = '';
+    await expect(collectorCli(['token', 'create', '--bureau', 'water', '--role', 'boss', '--data-dir', dir], write)).rejects.toThrow('role "boss" must be viewer or operator');
     const store = await openStore({ dataDir: dir });
     try {
-      expect(await resolveToken(store, token)).toEqual({ name: 'water-bureau', admin: false, bureau: 'water' });
+      expect(await resolveToken(store, token)).toEqual({ name: 'water-bureau', admin: false, bureau: 'water', role: 'viewer' });
+      expect(await resolveToken(store, operator)).toEqual({ name: 'water-duty', admin: false, bureau: 'water', role: 'operator' });
       expect(await verifySecret(password, (await store.edges.get('edge-cli'))!.password_hash)).toBe(true);
     } finally {
       await store.close();

@@ -9,6 +9,7 @@ import { renderTemplate, runDemo, type Demo } from '../../demo/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'yiwang-demo-'));
 let demo: Demo;
+const said: string[] = [];
 
 type Latest = { latest: { device: string; metric: string; value: number | string; quality: string }[] };
 async function latest(token: string, metric?: string): Promise<Latest['latest']> {
@@ -17,7 +18,8 @@ async function latest(token: string, metric?: string): Promise<Latest['latest']>
 }
 
 beforeAll(async () => {
-  demo = await runDemo({ sites: 3, httpPort: 0, mqttPort: 0, dataDir: dir, video: 'auto', log: silentLogger, say: () => undefined });
+  // A one-minute rain cycle: the river crosses its warning line within the test's first half minute.
+  demo = await runDemo({ sites: 3, httpPort: 0, mqttPort: 0, dataDir: dir, video: 'auto', rainCycleMs: 60_000, log: silentLogger, say: (l) => said.push(l) });
 }, 90_000);
 
 afterAll(async () => {
@@ -58,6 +60,25 @@ describe('yiwang demo', () => {
     expect(level.value as number).toBeGreaterThan(2.5);
     expect(level.value as number).toBeLessThan(4.5);
   }, 60_000);
+
+  it('shows alarms: the rain lifts the river past its warning line, the alarm is listed and its notification printed', async () => {
+    const open = async () => {
+      const res = await fetch(`http://127.0.0.1:${demo.collector.httpPort}/api/v1/alarms?state=open&kind=threshold`, { headers: { authorization: `Bearer ${demo.tokens.water}` } });
+      return ((await res.json()) as { alarms: { device: string; metric: string; code: string }[] }).alarms;
+    };
+    const deadline = Date.now() + 50_000;
+    while (!(await open()).some((a) => a.metric === 'water_level') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect((await open()).find((a) => a.metric === 'water_level')).toMatchObject({ code: expect.stringMatching(/^water_level\.(warning|alarm)$/) });
+    while (!demo.notifications.received.some((m) => /水位超过(预警|报警)线/.test(m.title)) && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 200));
+    const msg = demo.notifications.received.find((m) => /水位超过(预警|报警)线/.test(m.title))!;
+    expect(msg).toMatchObject({ event: expect.stringMatching(/^alarm\.(raised|escalated)$/), signed: true });
+    expect(said.some((l) => l.startsWith('  通知 · 【告警'))).toBe(true);
+    // The operator token acknowledges; a viewer's token may not.
+    const [a] = (await open()).filter((x) => x.metric === 'water_level') as unknown as { id: number }[];
+    const ack = (t: string) => fetch(`http://127.0.0.1:${demo.collector.httpPort}/api/v1/alarms/${a!.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${t}` }, body: '{"comment":"演示确认"}' });
+    expect((await ack(demo.tokens.water!)).status).toBe(403);
+    expect((await ack(demo.tokens['water-operator']!)).status).toBe(200);
+  }, 70_000);
 
   it('gives each bureau only the devices shared with it', async () => {
     const ids = async (bureau: string) => {

@@ -125,6 +125,21 @@ describe('normalizer', () => {
     ]);
     expect(events[1]!.severity).toBe(Severity.MAJOR);
     expect(events[0]!.message).toBe('Water level 3.51 m above warning level 3.5');
+    // A clear says what remains: the alarm line cleared with the warning line still crossed is WARNING; then nothing.
+    expect(events.slice(2).map((e) => e.severity)).toEqual([Severity.WARNING, Severity.INFO]);
+  });
+
+  it('reports every level change with its event, and takes saved levels back after a restart', () => {
+    const changes: [string, number, number | undefined][] = [];
+    const n = normalizerWith('wl', 'radar-level-modbus');
+    n.onAlarmLevel = (key, level, e) => changes.push([key, level, e.kind]);
+    for (const cm of [360, 430]) n.normalize([{ deviceId: 'wl', point: 'level', value: cm, quality: 'good' }]);
+    expect(changes).toEqual([['wl\u0000level', 1, EventKind.ALARM_RAISED], ['wl\u0000level', 2, EventKind.ALARM_RAISED]]);
+    // A restarted normalizer with the saved level: still above the alarm line raises nothing; falling clears.
+    const again = normalizerWith('wl', 'radar-level-modbus');
+    again.restoreAlarmLevels([['wl\u0000level', 2]]);
+    expect(again.normalize([{ deviceId: 'wl', point: 'level', value: 431, quality: 'good' }]).events).toEqual([]);
+    expect(again.normalize([{ deviceId: 'wl', point: 'level', value: 300, quality: 'good' }]).events.map((e) => [e.kind, e.code])).toEqual([[EventKind.ALARM_CLEARED, 'water_level.alarm']]);
   });
 
   it('handles "below" thresholds and boolean alarms', () => {

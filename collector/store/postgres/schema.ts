@@ -103,8 +103,51 @@ CREATE TABLE missed_runs (
 );
 `;
 
+// Version 3: alarms, their history, notification rules per bureau, the delivery queue and its attempts (see the
+// SQLite version 4 for the meaning of each column).
+const V3 = `
+CREATE TABLE alarms (
+  id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL, subject TEXT NOT NULL, edge_id TEXT, site_id TEXT,
+  state TEXT NOT NULL, severity SMALLINT NOT NULL, peak_severity SMALLINT NOT NULL, code TEXT, metric TEXT, unit TEXT,
+  direction TEXT, threshold DOUBLE PRECISION, thresholds TEXT, first_value DOUBLE PRECISION, last_value DOUBLE PRECISION,
+  last_value_ts BIGINT, peak_value DOUBLE PRECISION, message TEXT, raised_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+  cleared_at BIGINT, acked_at BIGINT, acked_by TEXT, ack_comment TEXT, last_event_ts BIGINT NOT NULL,
+  last_event_seq BIGINT NOT NULL DEFAULT 0, source TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alarms_open ON alarms(kind, device_id, subject) WHERE state <> 'cleared';
+CREATE INDEX alarms_key ON alarms(kind, device_id, subject, raised_at);
+CREATE INDEX alarms_device ON alarms(device_id, raised_at);
+CREATE INDEX alarms_raised ON alarms(raised_at);
+CREATE TABLE alarm_history (
+  id BIGSERIAL PRIMARY KEY, alarm_id BIGINT NOT NULL, ts BIGINT NOT NULL, at BIGINT NOT NULL, transition TEXT NOT NULL,
+  severity SMALLINT NOT NULL, value DOUBLE PRECISION, code TEXT, actor TEXT, comment TEXT, late SMALLINT NOT NULL DEFAULT 0,
+  notify SMALLINT NOT NULL DEFAULT 1
+);
+CREATE INDEX alarm_history_alarm ON alarm_history(alarm_id, id);
+CREATE INDEX alarm_history_pending ON alarm_history(id) WHERE notify = 0;
+CREATE TABLE notify_rules (
+  id TEXT PRIMARY KEY, bureau TEXT NOT NULL, rule TEXT NOT NULL, source TEXT NOT NULL, updated_at BIGINT NOT NULL, updated_by TEXT
+);
+CREATE TABLE notify_deliveries (
+  id BIGSERIAL PRIMARY KEY, history_id BIGINT NOT NULL, alarm_id BIGINT NOT NULL, bureau TEXT NOT NULL, channel TEXT NOT NULL,
+  lang TEXT NOT NULL, rules TEXT NOT NULL, transition TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0, next_at BIGINT NOT NULL, lease_until BIGINT, created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL, sent_at BIGINT, attempt_id BIGINT, UNIQUE (history_id, channel)
+);
+CREATE INDEX notify_deliveries_due ON notify_deliveries(channel, next_at) WHERE status IN ('queued', 'retrying', 'sending');
+CREATE INDEX notify_deliveries_created ON notify_deliveries(created_at);
+CREATE INDEX notify_deliveries_alarm ON notify_deliveries(alarm_id);
+CREATE TABLE notify_attempts (
+  id BIGSERIAL PRIMARY KEY, channel TEXT NOT NULL, bureau TEXT NOT NULL, at BIGINT NOT NULL, items INTEGER NOT NULL,
+  digest SMALLINT NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL, target TEXT, http_status INTEGER, errcode INTEGER,
+  error TEXT, duration_ms BIGINT, message_id TEXT
+);
+CREATE INDEX notify_attempts_channel ON notify_attempts(channel, at);
+`;
+
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, description: 'cluster schema', sql: V1 },
   { version: 2, description: 'edge–cloud coordination: desired edge configurations, edge reports, audit log', sql: V2 },
+  { version: 3, description: 'alarms, alarm history, notification rules, delivery queue and log', sql: V3 },
   { version: 4, description: 'bureau analytics: missed-report runs', sql: V4 },
 ];

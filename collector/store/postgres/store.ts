@@ -3,6 +3,7 @@
 // across nodes), time partitions with retention by DROP, the InfluxDB outbox shared with SKIP LOCKED, and a
 // feed table with LISTEN/NOTIFY for the live feed.
 import type { CommitOptions, CommitResult, IngestJob } from '../plan.js';
+import { SqlAlarms } from '../sql/alarms.js';
 import { chooseOutboxRows, SqlFacets } from '../sql/facets.js';
 import { ingestInTx } from '../sql/ingest.js';
 import { migrate, MIGRATIONS_DDL, type MigrationTarget } from '../sql/migrate.js';
@@ -64,6 +65,7 @@ export interface PgStoreOptions {
 export class PgStore extends SqlFacets implements CollectorStore {
   readonly kind = 'postgres' as const;
   readonly outbox: OutboxStore;
+  readonly alarms: SqlAlarms;
   private readonly edgeNos = new Map<string, number>();
 
   private constructor(
@@ -75,6 +77,8 @@ export class PgStore extends SqlFacets implements CollectorStore {
   ) {
     super(db);
     this.analytics.useFeed({ inTx: (tx, items) => feed.writeInTx(tx, items) });
+    // Alarm feed items go into the shared feed table with their transaction, so every node shows them.
+    this.alarms = new SqlAlarms(db, { inTx: (tx, items) => feed.writeInTx(tx, items), committed: () => undefined });
     this.outbox = {
       pending: async () => {
         const r = await db.get<{ rows: number; lines: number | null }>('SELECT count(*) AS rows, sum(n) AS lines FROM influx_outbox');

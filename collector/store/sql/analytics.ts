@@ -6,6 +6,7 @@ import type { SensingEvent } from '../../../schema/types.js';
 import type { NewFeedItem } from '../feed.js';
 import type { AnalyticsStore, Arrival, ArrivalQuery, MissedRun, StoredEvent } from '../types.js';
 import type { Sql, SqlDb, SqlValue } from './driver.js';
+import { eventAlarmsInTx } from './alarms.js';
 import { EVENT_COLUMNS, eventRow, toStoredEvent, type EventRow } from './events.js';
 
 /** How an engine publishes feed items of a collector-side write: inside the transaction (PostgreSQL) or after it (SQLite). */
@@ -97,6 +98,8 @@ export class SqlAnalytics implements AnalyticsStore {
       const [row] = await tx.insertManyReturning<EventRow>('events', EVENT_COLUMNS, [eventRow(event, dev?.edge_id ?? null, null)], 'RETURNING id, device_id, edge_id, ts, kind, severity, message, code, metric, value, threshold');
       const e = toStoredEvent(row!);
       items.push({ type: 'event', device: event.deviceId, metric: event.metric || undefined, site: dev?.site_id ?? undefined, scope: dev?.scope ?? ',', data: e });
+      // A missed-report run is a data_gap alarm: raised and cleared with its event (collector/alarms).
+      items.push(...(await eventAlarmsInTx(tx, [{ event, edgeId: dev?.edge_id ?? null, seq: null, rowId: row!.id, site: dev?.site_id ?? null, scope: dev?.scope ?? ',' }], Date.now())));
       await this.feed.inTx?.(tx, items);
       return e;
     });

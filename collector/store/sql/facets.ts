@@ -5,6 +5,7 @@ import type { SqlDb } from './driver.js';
 import { SqlEdgeConfigs } from './edge-configs.js';
 import { SqlEdges } from './edges.js';
 import { SqlEvents } from './events.js';
+import { SqlNotify } from './notify.js';
 import { SqlQuarantine } from './quarantine.js';
 import { SqlRegistry } from './registry.js';
 import { SqlSeries } from './series.js';
@@ -22,6 +23,7 @@ export class SqlFacets {
   readonly analytics: SqlAnalytics;
   readonly edgeConfigs: SqlEdgeConfigs;
   readonly audit: SqlAudit;
+  readonly notify: SqlNotify;
 
   constructor(db: SqlDb) {
     this.registry = new SqlRegistry(db);
@@ -34,6 +36,7 @@ export class SqlFacets {
     this.analytics = new SqlAnalytics(db);
     this.edgeConfigs = new SqlEdgeConfigs(db);
     this.audit = new SqlAudit(db);
+    this.notify = new SqlNotify(db);
   }
 }
 

@@ -9,6 +9,7 @@ import { planIngest, mentionedDevices, seqWindows, type CommitOptions, type Inge
 import { mergeRanges } from '../ranges.js';
 import type { DeviceRow } from '../types.js';
 import type { Column, Sql, SqlValue } from './driver.js';
+import { ingestAlarmsInTx } from './alarms.js';
 import { EVENT_COLUMNS, eventRow, toStoredEvent, type EventRow } from './events.js';
 import { QUARANTINE_COLUMNS } from './quarantine.js';
 import { HISTORY_COLUMNS, writeDevices } from './registry.js';
@@ -310,6 +311,7 @@ export async function ingestInTx(tx: Sql, jobs: IngestJob[], opts: CommitOptions
   const pointsWritten = await writeReadings(tx, plan, nos);
   await writeDeviceState(tx, plan);
   const events = await writeEvents(tx, plan.events);
+  const alarmFeed = await ingestAlarmsInTx(tx, events, plan.readings, Date.now());
   await writeVideo(tx, plan);
   await tx.insertMany('quarantine', QUARANTINE_COLUMNS, plan.quarantine.map((q) => [q.edgeId, q.batchId, q.seq, q.receivedAt, q.itemKind, q.deviceId, q.reason, q.detail, q.item]));
   await writeRanges(tx, plan, heldFromDb);
@@ -339,6 +341,7 @@ export async function ingestInTx(tx: Sql, jobs: IngestJob[], opts: CommitOptions
   for (const { planned, row } of events) {
     feed.push({ type: 'event', device: planned.event.deviceId, metric: planned.event.metric || undefined, site: planned.site ?? undefined, scope: planned.scope, data: toStoredEvent(row) });
   }
+  feed.push(...alarmFeed);
   const learned = new Map([...nos].filter(([e]) => !edgeNoCache.has(e)));
   return { outcomes: plan.outcomes, feed, pointsWritten, influxLines, edgeNos: learned };
 }

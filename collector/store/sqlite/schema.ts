@@ -154,9 +154,51 @@ CREATE TABLE missed_runs (
 ) WITHOUT ROWID;
 `;
 
+// Version 4: alarms (stateful, one open per kind + device + subject), their history of transitions, notification
+// rules managed per bureau, and the durable delivery queue with its log of attempts.
+const V4 = `
+CREATE TABLE alarms (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL, subject TEXT NOT NULL, edge_id TEXT, site_id TEXT,
+  state TEXT NOT NULL, severity INTEGER NOT NULL, peak_severity INTEGER NOT NULL, code TEXT, metric TEXT, unit TEXT,
+  direction TEXT, threshold REAL, thresholds TEXT, first_value REAL, last_value REAL, last_value_ts INTEGER, peak_value REAL,
+  message TEXT, raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, cleared_at INTEGER, acked_at INTEGER, acked_by TEXT,
+  ack_comment TEXT, last_event_ts INTEGER NOT NULL, last_event_seq INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alarms_open ON alarms(kind, device_id, subject) WHERE state <> 'cleared';
+CREATE INDEX alarms_key ON alarms(kind, device_id, subject, raised_at);
+CREATE INDEX alarms_device ON alarms(device_id, raised_at);
+CREATE INDEX alarms_raised ON alarms(raised_at);
+CREATE TABLE alarm_history (
+  id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL, ts INTEGER NOT NULL, at INTEGER NOT NULL, transition TEXT NOT NULL,
+  severity INTEGER NOT NULL, value REAL, code TEXT, actor TEXT, comment TEXT, late INTEGER NOT NULL DEFAULT 0,
+  notify INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX alarm_history_alarm ON alarm_history(alarm_id, id);
+CREATE INDEX alarm_history_pending ON alarm_history(id) WHERE notify = 0;
+CREATE TABLE notify_rules (
+  id TEXT PRIMARY KEY, bureau TEXT NOT NULL, rule TEXT NOT NULL, source TEXT NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT
+);
+CREATE TABLE notify_deliveries (
+  id INTEGER PRIMARY KEY, history_id INTEGER NOT NULL, alarm_id INTEGER NOT NULL, bureau TEXT NOT NULL, channel TEXT NOT NULL,
+  lang TEXT NOT NULL, rules TEXT NOT NULL, transition TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, lease_until INTEGER, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, sent_at INTEGER, attempt_id INTEGER, UNIQUE (history_id, channel)
+);
+CREATE INDEX notify_deliveries_due ON notify_deliveries(channel, next_at) WHERE status IN ('queued', 'retrying', 'sending');
+CREATE INDEX notify_deliveries_created ON notify_deliveries(created_at);
+CREATE INDEX notify_deliveries_alarm ON notify_deliveries(alarm_id);
+CREATE TABLE notify_attempts (
+  id INTEGER PRIMARY KEY, channel TEXT NOT NULL, bureau TEXT NOT NULL, at INTEGER NOT NULL, items INTEGER NOT NULL,
+  digest INTEGER NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL, target TEXT, http_status INTEGER, errcode INTEGER,
+  error TEXT, duration_ms INTEGER, message_id TEXT
+);
+CREATE INDEX notify_attempts_channel ON notify_attempts(channel, at);
+`;
+
 export const SQLITE_MIGRATIONS: Migration[] = [
   { version: 1, description: 'first release schema', sql: V1 },
   { version: 2, description: 'every reading kept (series, ts, edge, seq), aggregate series, registrar ownership, quarantine', sql: V2 },
   { version: 3, description: 'edge–cloud coordination: desired edge configurations, edge reports, audit log', sql: V3 },
+  { version: 4, description: 'alarms, alarm history, notification rules, delivery queue and log', sql: V4 },
   { version: 5, description: 'bureau analytics: missed-report runs', sql: V5 },
 ];

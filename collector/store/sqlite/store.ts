@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalFeed } from '../feed.js';
 import type { CommitOptions, CommitResult, IngestJob } from '../plan.js';
+import { SqlAlarms } from '../sql/alarms.js';
 import { chooseOutboxRows, SqlFacets } from '../sql/facets.js';
 import { ingestInTx } from '../sql/ingest.js';
 import { migrate, MIGRATIONS_DDL, type MigrationTarget } from '../sql/migrate.js';
@@ -40,12 +41,15 @@ export class SqliteStore extends SqlFacets implements CollectorStore {
   readonly kind = 'sqlite' as const;
   readonly feed: LocalFeed;
   readonly outbox: OutboxStore;
+  readonly alarms: SqlAlarms;
   private readonly edgeNos = new Map<string, number>();
 
   private constructor(readonly db: SqliteDb, readonly location: string, opts: SqliteStoreOptions) {
     super(db);
     this.feed = new LocalFeed(opts.feedRingSize ?? 10_000);
     this.analytics.useFeed({ afterCommit: (items) => this.feed.publish(items) });
+    // One process: alarm feed items are published once their transaction committed.
+    this.alarms = new SqlAlarms(db, { inTx: async () => undefined, committed: (items) => this.feed.publish(items) });
     this.outbox = {
       pending: async () => {
         const r = await db.get<{ rows: number; lines: number | null }>('SELECT count(*) AS rows, sum(n) AS lines FROM influx_outbox');

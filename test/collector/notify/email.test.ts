@@ -1,70 +1,17 @@
 // The e-mail channel against a real SMTP server (the smtp-server package) on 127.0.0.1: STARTTLS with a private
 // CA, AUTH from an environment variable, the message parsed back with mailparser so Chinese subject and body are
 // checked as a mail client would see them; refusals and unreachable servers reported as failed results.
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../core/net.js';
 import { createChannel } from '../../../collector/notify/index.js';
 import type { EmailChannelConfig } from '../../../collector/notify/config.js';
+import { makeCert, SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, startSmtp, tlsOptions, type Smtp } from '../../helpers/smtp.js';
 import { tempDir } from '../helpers.js';
 import { AT, raised } from './fixtures.js';
 
-interface Smtp {
-  port: number;
-  received: { raw: Buffer; mail: ParsedMail; from: string; to: string[]; user?: string }[];
-  close(): Promise<void>;
-}
-
-const USER = 'alarm@city.example';
-const PASSWORD = '密码-pw-123';
-
-async function startSmtp(opts: Partial<SMTPServerOptions>): Promise<Smtp> {
-  const received: Smtp['received'] = [];
-  const server = new SMTPServer({
-    authMethods: ['PLAIN', 'LOGIN'],
-    onAuth(auth, _session, cb) {
-      if (auth.username === USER && auth.password === PASSWORD) cb(null, { user: auth.username });
-      else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
-    },
-    onRcptTo(address, _session, cb) {
-      if (address.address.startsWith('full@')) return cb(Object.assign(new Error('Mailbox full, try later'), { responseCode: 452 }));
-      if (address.address.startsWith('nobody@')) return cb(Object.assign(new Error('No such user'), { responseCode: 550 }));
-      cb();
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', async () => {
-        const raw = Buffer.concat(chunks);
-        received.push({
-          raw,
-          mail: await simpleParser(raw),
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          user: session.user as string | undefined,
-        });
-        cb();
-      });
-    },
-    logger: false,
-    ...opts,
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.server.address() as AddressInfo).port,
-    received,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 describe('e-mail over SMTP', () => {
   const tmp = tempDir('yiwang-smtp-');
-  const cert = join(tmp.dir, 'cert.pem');
-  const key = join(tmp.dir, 'key.pem');
+  let cert: string;
   let tlsServer: Smtp;
   let plainServer: Smtp;
   const env = { SMTP_PASSWORD: PASSWORD, WRONG_PASSWORD: 'nope' };
@@ -75,9 +22,9 @@ describe('e-mail over SMTP', () => {
 
   beforeAll(async () => {
     // A self-signed certificate for 127.0.0.1 that the client trusts through caFile (no rejectUnauthorized: false).
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const { readFileSync } = await import('node:fs');
-    tlsServer = await startSmtp({ key: readFileSync(key), cert: readFileSync(cert) });
+    const pair = makeCert(tmp.dir);
+    cert = pair.cert;
+    tlsServer = await startSmtp(tlsOptions(pair));
     plainServer = await startSmtp({ disabledCommands: ['STARTTLS'], allowInsecureAuth: true });
   });
 

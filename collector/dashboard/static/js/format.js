@@ -38,3 +38,14 @@ export function redactUrl(u) {
 
 /** Dates of Beijing-time periods (report days, daily classes, hydrological days) as YYYY-MM-DD, whatever the browser's zone. */
 export const fmtChinaDate = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 10);
+/** An alarm's duration: "1小时5分" / "1 h 5 min" (seconds below a minute). */
+export function fmtDuration(ms, lang = 'zh') {
+  const totalS = Math.max(0, Math.round((ms ?? 0) / 1000));
+  if (totalS < 60) return lang === 'zh' ? `${totalS}秒` : `${totalS} s`;
+  const totalMin = Math.floor(totalS / 60);
+  const d = Math.floor(totalMin / 1440);
+  const hr = Math.floor((totalMin % 1440) / 60);
+  const m = totalMin % 60;
+  const parts = lang === 'zh' ? [d && `${d}天`, hr && `${hr}小时`, m && `${m}分`] : [d && `${d} d`, hr && `${hr} h`, m && `${m} min`];
+  return parts.filter(Boolean).join(lang === 'zh' ? '' : ' ');
+}

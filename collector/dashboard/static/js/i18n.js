@@ -120,6 +120,16 @@ const DICT = {
     score: '评分', detail: '说明', above: '超过', below: '低于', warningLine: '预警线', alarmLine: '报警线', thresholdLine: '阈值',
     ev_alarm: '报警', ev_cleared: '解除', ev_offline: '设备离线', ev_degraded: '设备异常', ev_online: '设备恢复在线',
     ev_video: '视频故障', ev_videoCleared: '视频故障解除', ev_gap: '数据缺失',
+    // alarms
+    navAlarms: '告警', navDeliveries: '通知记录', alarmsOpen: '当前告警', allAlarms: '全部告警', noAlarms: '当前没有告警',
+    deviceAlarms: '设备告警', noDeviceAlarms: '近 30 天没有告警', alarmStateHead: '状态', raisedAt: '发生时间', clearedAt: '恢复时间',
+    duration: '持续时长', peak: '峰值', peakSeverity: '最高', alarmWhat: '告警内容', ack: '确认', ackDone: '已确认',
+    ackPlaceholder: '处置说明（可选）', acknowledgedBy: '确认人', ackComment: '确认说明', alarmHistory: '告警过程', transition: '变化',
+    late: '补报', actorCollector: '采集服务', alarmId: '告警', alarmNo: '告警', channel: '通知渠道', deliveryStatus: '发送状态',
+    attempts: '尝试次数', target: '发送目标', error: '错误', digestOf: '汇总', nextAttempt: '下次尝试', noDeliveries: '暂无通知记录',
+    deliveriesHint: '每次告警变化按本单位的通知规则发往各渠道：发送成功、失败（含原因）、重试与免打扰未发的都记录在此。',
+    allDeliveryStatuses: '全部状态', allAlarmKinds: '全部类型', backAlarms: '← 返回告警列表', edge: '网关',
+    ak_threshold: '越限', ak_device_offline: '设备离线', ak_video_fault: '视频故障', ak_edge_offline: '网关离线', ak_data_gap: '数据中断', ak_quarantine: '数据被隔离',
   },
   en: {
     appTitle: 'Yiwang · Sensing devices dashboard',
@@ -240,6 +250,15 @@ const DICT = {
     score: 'Score', detail: 'Detail', above: 'above', below: 'below', warningLine: 'warning level', alarmLine: 'alarm level', thresholdLine: 'threshold',
     ev_alarm: 'alarm', ev_cleared: 'cleared', ev_offline: 'Device offline', ev_degraded: 'Device degraded', ev_online: 'Device back online',
     ev_video: 'Video fault', ev_videoCleared: 'Video fault cleared', ev_gap: 'Data gap',
+    navAlarms: 'Alarms', navDeliveries: 'Notifications', alarmsOpen: 'Open alarms', allAlarms: 'All alarms', noAlarms: 'No open alarms',
+    deviceAlarms: 'Alarms of this device', noDeviceAlarms: 'No alarms in the last 30 days', alarmStateHead: 'State', raisedAt: 'Raised', clearedAt: 'Cleared',
+    duration: 'Duration', peak: 'Peak', peakSeverity: 'worst', alarmWhat: 'Alarm', ack: 'Acknowledge', ackDone: 'Acknowledged',
+    ackPlaceholder: 'What is being done (optional)', acknowledgedBy: 'Acknowledged by', ackComment: 'Comment', alarmHistory: 'History', transition: 'Change',
+    late: 'late', actorCollector: 'collector', alarmId: 'Alarm', alarmNo: 'Alarm', channel: 'Channel', deliveryStatus: 'Status',
+    attempts: 'Attempts', target: 'Sent to', error: 'Error', digestOf: 'digest of', nextAttempt: 'next attempt', noDeliveries: 'No notifications yet',
+    deliveriesHint: "Every alarm change goes to the channels of your bureau's notification rules: what was sent, what failed (and why), retries and messages held back in quiet hours are listed here.",
+    allDeliveryStatuses: 'All statuses', allAlarmKinds: 'All kinds', backAlarms: '← Back to alarms', edge: 'Edge',
+    ak_threshold: 'Threshold', ak_device_offline: 'Device offline', ak_video_fault: 'Video fault', ak_edge_offline: 'Edge offline', ak_data_gap: 'Data gap', ak_quarantine: 'Data quarantined',
   },
 };
 
@@ -255,6 +274,12 @@ const ENUMS = {
       record_changed: '档案变更', data_gap: '数据缺失',
     },
     verdict: { ok: '正常', warn: '警告', fault: '故障', unknown: '未知' },
+    alarmState: { open: '未恢复', active: '未确认', acknowledged: '已确认', cleared: '已恢复' },
+    alarmKind: { threshold: '越限', device_offline: '设备离线', video_fault: '视频故障', edge_offline: '网关离线', data_gap: '数据中断', quarantine: '数据隔离' },
+    transition: { raised: '发生', escalated: '升级', deescalated: '降级', updated: '更新', cleared: '恢复', acknowledged: '确认' },
+    deliveryStatus: { queued: '排队中', sending: '发送中', retrying: '待重试', sent: '已发送', failed: '失败', held: '免打扰未发' },
+    deliveryReason: { quiet_hours: '免打扰时段' },
+    channelType: { webhook: 'Webhook', wecom: '企业微信', dingtalk: '钉钉', email: '邮件', sms: '短信' },
   },
   en: {
     kind: { sensor: 'sensor', camera: 'camera', station: 'station' },
@@ -272,6 +297,12 @@ const ENUMS = {
       record_changed: 'record changed', data_gap: 'data gap',
     },
     verdict: { ok: 'ok', warn: 'warning', fault: 'fault', unknown: 'unknown' },
+    alarmState: { open: 'open', active: 'active', acknowledged: 'acknowledged', cleared: 'cleared' },
+    alarmKind: { threshold: 'threshold', device_offline: 'device offline', video_fault: 'video fault', edge_offline: 'edge offline', data_gap: 'data gap', quarantine: 'quarantine' },
+    transition: { raised: 'raised', escalated: 'escalated', deescalated: 'de-escalated', updated: 'updated', cleared: 'cleared', acknowledged: 'acknowledged' },
+    deliveryStatus: { queued: 'queued', sending: 'sending', retrying: 'retrying', sent: 'sent', failed: 'failed', held: 'held (quiet hours)' },
+    deliveryReason: { quiet_hours: 'quiet hours' },
+    channelType: { webhook: 'webhook', wecom: 'WeCom', dingtalk: 'DingTalk', email: 'e-mail', sms: 'SMS' },
   },
 };
 

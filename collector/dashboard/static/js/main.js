@@ -4,8 +4,11 @@ import { ApiError, apiJson, apiJsonOr404, authHeaders, clearToken, getToken, set
 import { h } from './dom.js';
 import { getLang, label, setLang, t } from './i18n.js';
 import { FeedClient } from './sse.js';
+import { alarmColor, alarmState, applyAlarm, openAlarms, setAlarms } from './alarms.js';
+import { setMarkerColor } from './map.js';
 import { applyFeed, onLive, setCatalog, setDevices, setLatest, state } from './state.js';
 import { mountCompleteness } from './views/completeness.js';
+import { mountAlarms, mountDeliveries } from './views/alarms.js';
 import { mountDevice } from './views/device.js';
 import { mountEvents } from './views/events.js';
 import { mountFleet } from './views/fleet.js';
@@ -17,6 +20,15 @@ let feed;
 let feedState = 'stopped';
 const main = h('main', { class: 'content' });
 const feedBadge = h('span', { class: 'feed-state' });
+const alarmCount = h('span', { class: 'nav-count' });
+// Markers and clusters take the colour of the device's worst open alarm (its health when it has none).
+setMarkerColor(alarmColor);
+
+function renderAlarmCount() {
+  const n = openAlarms().length;
+  alarmCount.textContent = n ? String(n) : '';
+  alarmCount.hidden = !n;
+}
 
 const navigate = (hash) => {
   if (location.hash === hash) route();
@@ -38,13 +50,13 @@ function whoText() {
 }
 
 function renderShell() {
-  const tab = (hash, key) => h('a', { href: hash, class: ['tab', (location.hash || '#/').startsWith(hash) && hash !== '#/' ? 'active' : hash === '#/' && !/^#\/(events|device|completeness|fleet)/.test(location.hash) ? 'active' : ''] }, t(key));
+  const tab = (hash, key, extra) => h('a', { href: hash, class: ['tab', (location.hash || '#/').startsWith(hash) && hash !== '#/' ? 'active' : hash === '#/' && !/^#\/(events|device|alarms|deliveries|completeness|fleet)/.test(location.hash) ? 'active' : ''] }, t(key), extra);
   app.replaceChildren(
     h(
       'header',
       { class: 'topbar' },
       h('div', { class: 'brand' }, h('img', { src: 'favicon.svg', alt: '', width: 24, height: 24 }), h('span', {}, t('appTitle'))),
-      h('nav', {}, tab('#/', 'navOverview'), tab('#/events', 'navEvents'), tab('#/completeness', 'navCompleteness'), state.who?.admin ? tab('#/fleet', 'navFleet') : undefined),
+      h('nav', {}, tab('#/', 'navOverview'), tab('#/alarms', 'navAlarms', alarmCount), tab('#/events', 'navEvents'), tab('#/deliveries', 'navDeliveries'), tab('#/completeness', 'navCompleteness'), state.who?.admin ? tab('#/fleet', 'navFleet') : undefined),
       h('span', { class: 'spacer' }),
       feedBadge,
       h('span', { class: 'who' }, whoText()),
@@ -54,6 +66,7 @@ function renderShell() {
     main,
   );
   renderFeedBadge();
+  renderAlarmCount();
 }
 
 function route() {
@@ -64,11 +77,20 @@ function route() {
   const [path, query = ''] = hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const m = /^\/device\/(.+)$/.exec(path);
-  if (m) current = mountDevice(main, { id: decodeURIComponent(m[1]), params, navigate });
-  else if (path === '/events') current = mountEvents(main, { navigate });
-  else if (path === '/completeness') current = mountCompleteness(main, { navigate });
-  else if (path === '/fleet' && state.who?.admin) current = mountFleet(main);
-  else current = mountOverview(main, { navigate });
+  const alarm = /^\/alarms(?:\/(\d+))?$/.exec(path);
+  try {
+    if (m) current = mountDevice(main, { id: decodeURIComponent(m[1]), params, navigate });
+    else if (alarm) current = mountAlarms(main, { navigate, id: alarm[1] });
+    else if (path === '/deliveries') current = mountDeliveries(main, { navigate });
+    else if (path === '/events') current = mountEvents(main, { navigate });
+    else if (path === '/completeness') current = mountCompleteness(main, { navigate });
+    else if (path === '/fleet' && state.who?.admin) current = mountFleet(main);
+    else current = mountOverview(main, { navigate });
+  } catch (err) {
+    // A view that cannot draw says so instead of leaving half a page.
+    console.error(err);
+    main.replaceChildren(h('p', { class: 'error' }, t('loadError'), err?.message ?? String(err)));
+  }
   window.scrollTo(0, 0);
 }
 
@@ -122,10 +144,13 @@ async function signIn(token) {
   setDevices(list.devices ?? []);
   // Optional: the collector may say who the token belongs to; older ones answer 404 and we show "signed in".
   state.who = await apiJsonOr404('/api/v1/whoami').catch(() => undefined);
+  // Operators (and admins) acknowledge alarms; viewers see them.
+  alarmState.canAck = !!state.who && (state.who.admin || state.who.role === 'operator');
   // Tile sources and the boundary; without them (or when this fails) the map draws its offline form.
   state.mapConfig = await apiJson('map.json', { quiet401: true }).catch(() => ({}));
   startFeed(); // before loading latest values so nothing falls between the two
   setLatest((await apiJson('/api/v1/latest')).latest ?? []);
+  setAlarms((await apiJson('/api/v1/alarms?state=open')).alarms ?? []);
   route();
 }
 
@@ -134,7 +159,10 @@ function startFeed() {
   feed = new FeedClient({
     url: '/api/v1/feed',
     headers: () => authHeaders(),
-    onMessage: applyFeed,
+    onMessage: (msg) => {
+      if (msg.event === 'alarm') applyAlarm(msg.data);
+      applyFeed(msg);
+    },
     onState: (s) => {
       feedState = s;
       renderFeedBadge();
@@ -149,6 +177,8 @@ function logout(message) {
   feed = undefined;
   clearToken();
   state.who = undefined;
+  alarmState.byId.clear();
+  alarmState.canAck = false;
   setDevices([]);
   setLatest([]);
   history.replaceState(null, '', location.pathname);
@@ -157,7 +187,10 @@ function logout(message) {
 
 const expire = () => logout(t('sessionExpired'));
 
-onLive((batch) => current?.onLive?.(batch));
+onLive((batch) => {
+  if (batch.alarms.length) renderAlarmCount();
+  current?.onLive?.(batch);
+});
 setUnauthorizedHandler(expire);
 window.addEventListener('hashchange', () => {
   if (getToken()) route();

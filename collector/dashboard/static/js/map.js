@@ -159,7 +159,8 @@ export function createMap(devices, { onSelect, selected, config = {} } = {}) {
     placed,
     mount() {
       if (map || !L) return;
-      map = L.map(canvas, { zoomControl: true, attributionControl: true, preferCanvas: false, worldCopyJump: false });
+      // maxZoom on the map itself: without a tile layer (no tiles configured) clustering needs it.
+      map = L.map(canvas, { zoomControl: true, attributionControl: true, preferCanvas: false, worldCopyJump: false, maxZoom: 18 });
       map.attributionControl.setPrefix(false); // no external link to leafletjs.com in an offline control room
       L.control.scale({ imperial: false }).addTo(map);
       const baseLayers = {};

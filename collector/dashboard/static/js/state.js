@@ -83,7 +83,7 @@ const STATUS_BY_EVENT = { device_online: 'online', device_offline: 'offline', de
 
 // Pending live changes, flushed to the subscriber every FLUSH_MS.
 const FLUSH_MS = 150;
-let pending = { readings: [], events: [], devices: new Set() };
+let pending = { readings: [], events: [], alarms: [], devices: new Set() };
 let timer;
 let subscriber = () => {};
 
@@ -93,14 +93,20 @@ function schedule() {
   timer ??= setTimeout(() => {
     timer = undefined;
     const batch = pending;
-    pending = { readings: [], events: [], devices: new Set() };
+    pending = { readings: [], events: [], alarms: [], devices: new Set() };
     subscriber(batch);
   }, FLUSH_MS);
 }
 
-/** Applies one feed message ({ event: 'reading'|'event', data }). */
+/** Applies one feed message ({ event: 'reading'|'event'|'alarm', data }). */
 export function applyFeed(msg) {
   const d = msg.data;
+  if (msg.event === 'alarm' && d && typeof d.id === 'number') {
+    // Alarm transitions (alarms.js keeps the open ones); edge alarms have no device.
+    if (pending.alarms.length < 1000) pending.alarms.push(d);
+    if (typeof d.device === 'string') pending.devices.add(d.device);
+    return schedule();
+  }
   if (!d || typeof d.device !== 'string') return;
   const device = state.devices.get(d.device);
   if (msg.event === 'reading') {

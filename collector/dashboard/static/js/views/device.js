@@ -1,11 +1,14 @@
-// One device: latest values, a chart of any metric with threshold lines, camera snapshot/stream health/quality,
-// the 一机一档 record with its change history, and the device's alarms and events. Live feed items update it.
+// One device: latest values, a chart of any metric with its effective threshold lines, camera snapshot/stream
+// health/quality, the 一机一档 record with its change history, the device's alarms (acknowledged here by
+// operators) and events. Live feed items update it.
 import { api, apiJson, apiJsonOr404, ApiError, qs } from '../api.js';
 import { createChart } from '../chart.js';
 import { h, select } from '../dom.js';
 import { fmtStep, fmtTime, redactUrl } from '../format.js';
 import { fieldEnum, fieldLabel, getLang, label, reasonText, t } from '../i18n.js';
 import { addCustomMetrics, metricDef, metricName, state, thresholdsFor } from '../state.js';
+import { applyAlarm } from '../alarms.js';
+import { alarmHead, alarmRow } from './alarms.js';
 import { errorBox, eventText, fmtValue, severityBadge, siteLabel, statusBadge, verdictBadge } from './common.js';
 import { RAIN_METRICS } from '../analytics-i18n.js';
 import { hasWaterQuality, waterQualityPanel } from './water-quality.js';
@@ -123,6 +126,17 @@ export function mountDevice(root, { id, params, navigate }) {
   const recordBox = h('div', { class: 'record-box' });
   const eventsBody = h('tbody');
   const historyBox = h('div');
+  const alarmsBody = h('tbody');
+  // The lines in effect: those the record says the edge applies (device/site levels from the city); without them,
+  // the lines this device's threshold alarms carried (newest first: what the edge really compared against) over
+  // the profile's defaults.
+  let alarmLines = new Map();
+  const effectiveThresholds = (metric) => {
+    const configured = thresholdsFor(device, metric);
+    if (device?.thresholds?.some((x) => x.metric === metric)) return configured;
+    const seen = alarmLines.get(metric);
+    return seen ? { ...configured, ...seen, direction: seen.direction ?? configured?.direction } : configured;
+  };
 
   const syncUrl = () => history.replaceState(null, '', `#/device/${encodeURIComponent(id)}${qs({ ...view, range: autoRange ? undefined : view.range })}`);
 
@@ -136,7 +150,7 @@ export function mountDevice(root, { id, params, navigate }) {
   }
 
   function latestCard(metric, row) {
-    const th = thresholdsFor(device, metric);
+    const th = effectiveThresholds(metric);
     let level = '';
     if (th && typeof row.value === 'number') {
       const over = (lim) => lim !== undefined && (th.direction === 'below' ? row.value <= lim : row.value >= lim);
@@ -223,7 +237,7 @@ export function mountDevice(root, { id, params, navigate }) {
       const def = metricDef(view.metric);
       if (rain) from -= from % r.step;
       // Hourly bars carry the 1-hour intensity lines, daily bars the 24-hour ones (profile totalAlarms).
-      const thresholds = rain ? thresholdsFor(device, r.step <= 3600e3 ? 'rainfall_1h' : 'rainfall_24h') : thresholdsFor(device, view.metric);
+      const thresholds = rain ? thresholdsFor(device, r.step <= 3600e3 ? 'rainfall_1h' : 'rainfall_24h') : effectiveThresholds(view.metric);
       chart = createChart({ points: r.points, from, to, unit: r.unit || def?.unit, isBoolean: def?.type === 'boolean', thresholds, step: r.step, band, bars: rain });
       chartBox.dataset.aggregate = aggregated ? `avg/${avg.periodS}` : '';
       chartResolution = r.resolution;
@@ -268,6 +282,28 @@ export function mountDevice(root, { id, params, navigate }) {
       if (!list.length) eventsBody.append(h('tr', { class: 'placeholder' }, h('td', { colspan: 7, class: 'empty' }, t('noEvents'))));
     } catch (err) {
       if (err?.name !== 'AbortError') eventsBody.replaceChildren(h('tr', {}, h('td', { colspan: 7 }, errorBox(err))));
+    }
+  }
+
+  async function loadAlarms() {
+    try {
+      const r = await apiJson(`/api/v1/alarms${qs({ device: id, from: Date.now() - RANGES['30d'] })}`, opts);
+      for (const a of r.alarms) applyAlarm(a);
+      const lines = new Map();
+      for (const a of r.alarms) {
+        if (a.kind !== 'threshold' || !a.metric || lines.has(a.metric) || !a.thresholds) continue;
+        lines.set(a.metric, { ...a.thresholds, ...(a.direction ? { direction: a.direction } : {}) });
+      }
+      const changed = JSON.stringify([...lines]) !== JSON.stringify([...alarmLines]);
+      alarmLines = lines;
+      alarmsBody.replaceChildren(...r.alarms.map((a) => alarmRow(a, { navigate, compact: true, onChange: () => void loadAlarms() })));
+      if (!r.alarms.length) alarmsBody.append(h('tr', { class: 'placeholder' }, h('td', { colspan: 8, class: 'empty' }, t('noDeviceAlarms'))));
+      if (changed) {
+        renderLatest();
+        void loadChart();
+      }
+    } catch (err) {
+      if (err?.name !== 'AbortError') alarmsBody.replaceChildren(h('tr', {}, h('td', { colspan: 8 }, errorBox(err))));
     }
   }
 
@@ -348,6 +384,8 @@ export function mountDevice(root, { id, params, navigate }) {
     h('div', { class: 'grid-2' },
       h('section', { class: 'panel' }, h('h2', {}, t('record')), recordBox),
       h('div', {},
+        h('section', { class: 'panel device-alarms' }, h('h2', {}, t('deviceAlarms')),
+          h('div', { class: 'table-wrap' }, h('table', { class: 'table compact alarms-table' }, alarmHead(true), alarmsBody))),
         h('section', { class: 'panel' }, h('h2', {}, t('alarms')),
           h('div', { class: 'table-wrap' }, h('table', { class: 'table compact events-table' }, h('thead', {}, h('tr', {}, [t('time'), t('severity'), t('eventKind'), t('metric'), t('value'), t('threshold'), t('message')].map((c) => h('th', {}, c)))), eventsBody))),
         h('section', { class: 'panel' }, h('h2', {}, t('history')), historyBox),
@@ -383,6 +421,7 @@ export function mountDevice(root, { id, params, navigate }) {
     renderCamera();
     void loadChart();
     void loadEvents();
+    void loadAlarms();
     void loadHistory();
   })();
 
@@ -405,6 +444,7 @@ export function mountDevice(root, { id, params, navigate }) {
         if (!view.metric) chooseMetric(metrics[0]);
       }
       if (batch.readings.some((r) => r.device === id && VIDEO_HEALTH.includes(r.metric))) renderStreamHealth(streamBox);
+      if (batch.alarms.some((a) => a.device === id)) void loadAlarms();
       const evs = batch.events.filter((e) => e.device === id);
       if (evs.length) {
         eventsBody.querySelector('.placeholder')?.remove();

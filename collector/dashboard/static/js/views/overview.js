@@ -1,10 +1,13 @@
-// Overview: status counts, the site map, the per-site summary and the filterable 一机一档 device list.
+// Overview: status counts, open alarms by severity and the open alarm list, the site map (markers coloured by the
+// worst open alarm), the per-site summary and the filterable 一机一档 device list.
 import { downloadFile } from '../api.js';
+import { alarmBadge, countsBySeverity, openAlarms, SEVERITIES, worstOf } from '../alarms.js';
 import { h, select } from '../dom.js';
 import { fmtTime } from '../format.js';
 import { enumValues, label, t } from '../i18n.js';
 import { createMap } from '../map.js';
 import { health, state } from '../state.js';
+import { alarmHead, alarmRow } from './alarms.js';
 import { errorBox, headline, siteLabel, statusBadge } from './common.js';
 
 // Filters survive language switches and trips to a device page.
@@ -44,6 +47,22 @@ export function mountOverview(root, { navigate }) {
         ),
       ),
     );
+  };
+
+  // Open alarms: counts by severity and the list (worst first)
+  const alarmSummary = h('div', { class: 'alarm-summary' });
+  const alarmBody = h('tbody');
+  const MAX_OPEN = 20;
+  const renderAlarms = () => {
+    const counts = countsBySeverity();
+    alarmSummary.replaceChildren(
+      ...[...SEVERITIES].reverse().map((sev) =>
+        h('a', { href: '#/alarms', class: ['card', 'stat', 'alarm-stat', `sev-card-${sev}`, counts[sev] && 'has'], 'data-severity': sev }, h('b', {}, String(counts[sev])), h('span', {}, label('severity', sev)))),
+    );
+    const list = openAlarms();
+    alarmBody.replaceChildren(...list.slice(0, MAX_OPEN).map((a) => alarmRow(a, { navigate, compact: true, onChange: () => (renderAlarms(), renderList(), map.refresh()) })));
+    if (!list.length) alarmBody.append(h('tr', { class: 'placeholder' }, h('td', { colspan: 8, class: 'empty' }, t('noAlarms'))));
+    else if (list.length > MAX_OPEN) alarmBody.append(h('tr', {}, h('td', { colspan: 8 }, h('a', { href: '#/alarms' }, `${t('allAlarms')} (${list.length})`))));
   };
 
   // Map
@@ -113,11 +132,12 @@ export function mountOverview(root, { navigate }) {
 
   const tbody = h('tbody');
   const rows = new Map();
-  const row = (d) =>
-    h(
+  const row = (d) => {
+    const worst = worstOf(d.id);
+    return h(
       'tr',
-      { class: 'clickable', 'data-device': d.id, onclick: () => navigate(`#/device/${encodeURIComponent(d.id)}`) },
-      h('td', {}, statusBadge(d.runtimeStatus)),
+      { class: ['clickable', worst && `row-${worst.severity}`], 'data-device': d.id, 'data-alarm': worst?.severity, onclick: () => navigate(`#/device/${encodeURIComponent(d.id)}`) },
+      h('td', { class: 'nowrap' }, statusBadge(d.runtimeStatus), worst ? [' ', alarmBadge(worst)] : null),
       h('td', { class: 'mono' }, d.id),
       h('td', {}, h('a', { href: `#/device/${encodeURIComponent(d.id)}` }, d.name || d.id)),
       h('td', {}, label('kind', d.kind)),
@@ -127,6 +147,7 @@ export function mountOverview(root, { navigate }) {
       h('td', {}, [d.manufacturer, d.model].filter(Boolean).join(' ')),
       h('td', { class: 'nowrap' }, d.lastSeen ? fmtTime(d.lastSeen) : '–'),
     );
+  };
   const renderList = () => {
     const list = devices().filter(matches).sort((a, b) => (a.site?.name ?? '').localeCompare(b.site?.name ?? '') || a.id.localeCompare(b.id));
     rows.clear();
@@ -151,6 +172,10 @@ export function mountOverview(root, { navigate }) {
 
   root.replaceChildren(
     summary,
+    h('section', { class: 'panel open-alarms' },
+      h('div', { class: 'panel-head' }, h('h2', {}, t('alarmsOpen')), h('a', { href: '#/alarms' }, t('allAlarms'))),
+      alarmSummary,
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table compact alarms-table open-alarms-table' }, alarmHead(true), alarmBody))),
     h(
       'div',
       { class: 'grid-2' },
@@ -180,6 +205,7 @@ export function mountOverview(root, { navigate }) {
     ),
   );
   map.mount();
+  renderAlarms();
   renderSummary();
   renderSites();
   renderList();
@@ -188,6 +214,11 @@ export function mountOverview(root, { navigate }) {
     onLive(batch) {
       map.refresh();
       let statusChanged = false;
+      if (batch.alarms.length) {
+        renderAlarms();
+        // An edge alarm concerns every device of the edge: redraw the whole list.
+        if (batch.alarms.some((a) => !a.device)) renderList();
+      }
       for (const id of batch.devices) {
         const old = rows.get(id);
         const d = state.devices.get(id);
