@@ -13,7 +13,7 @@ import { ingestAlarmsInTx } from './alarms.js';
 import { EVENT_COLUMNS, eventRow, toStoredEvent, type EventRow } from './events.js';
 import { QUARANTINE_COLUMNS } from './quarantine.js';
 import { HISTORY_COLUMNS, writeDevices } from './registry.js';
-import { aggregateName, HOUR, MINUTE } from './series.js';
+import { aggregateName, foldRollup, HOUR, MINUTE, rollupOf, type Rollup } from './series.js';
 
 /** A quarantine notice is raised per device and reason at most once in this window. */
 const QUARANTINE_NOTICE_MS = 3_600_000;
@@ -107,17 +107,7 @@ const ROLLUP_COLUMNS: Column[] = [
   { name: 'worst', type: 'int' },
 ];
 
-interface RollupAcc {
-  sid: number;
-  bucket: number;
-  min: number;
-  max: number;
-  sum: number;
-  count: number;
-  last: number;
-  lastTs: number;
-  worst: number;
-}
+type RollupAcc = Rollup & { sid: number; bucket: number };
 
 function rollupUpsert(sql: Sql, table: string): string {
   const d = sql.dialect;
@@ -127,18 +117,11 @@ function rollupUpsert(sql: Sql, table: string): string {
     last_ts = ${d.greatest(`${table}.last_ts`, 'excluded.last_ts')}, worst = ${d.greatest(`${table}.worst`, 'excluded.worst')}`;
 }
 
-function fold(map: Map<string, RollupAcc>, sid: number, bucket: number, a: Omit<RollupAcc, 'sid' | 'bucket'>): void {
+function fold(map: Map<string, RollupAcc>, sid: number, bucket: number, a: Rollup): void {
   const key = `${sid}:${bucket}`;
   const cur = map.get(key);
-  if (!cur) map.set(key, { sid, bucket, ...a });
-  else {
-    if (a.min < cur.min) cur.min = a.min;
-    if (a.max > cur.max) cur.max = a.max;
-    cur.sum += a.sum;
-    cur.count += a.count;
-    if (a.lastTs >= cur.lastTs) (cur.last = a.last), (cur.lastTs = a.lastTs);
-    if (a.worst > cur.worst) cur.worst = a.worst;
-  }
+  if (!cur) map.set(key, { sid, bucket, min: a.min, max: a.max, sum: a.sum, count: a.count, last: a.last, lastTs: a.lastTs, worst: a.worst });
+  else foldRollup(cur, a);
 }
 
 const rollupRows = (m: Map<string, RollupAcc>) =>
@@ -168,7 +151,7 @@ async function writeReadings(tx: Sql, plan: IngestPlan, nos: Map<string, number>
     points.push([sid, r.ts, nos.get(r.edgeId)!, r.seq, r.value, r.text, r.quality]);
     if (r.value === null) continue;
     const bucket = r.ts - (((r.ts % MINUTE) + MINUTE) % MINUTE);
-    fold(minute, sid, bucket, { min: r.value, max: r.value, sum: r.value, count: 1, last: r.value, lastTs: r.ts, worst: r.quality });
+    fold(minute, sid, bucket, rollupOf(r.value, r.ts, r.quality));
   }
   const written = (await tx.insertMany('points', POINT_COLUMNS, points, 'ON CONFLICT DO NOTHING')).changes;
   const hour = new Map<string, RollupAcc>();

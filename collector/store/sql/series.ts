@@ -35,8 +35,8 @@ export function chooseResolution(q: SeriesQuery): { resolution: Resolution; step
   return { resolution, step };
 }
 
-interface RollupAcc {
-  bucket: number;
+/** What a rollup row holds for one bucket (the rollup tables' columns). */
+export interface Rollup {
   min: number;
   max: number;
   sum: number;
@@ -46,6 +46,21 @@ interface RollupAcc {
   worst: number;
 }
 
+/** A rollup of a single value. */
+export const rollupOf = (v: number, ts: number, worst: number): Rollup => ({ min: v, max: v, sum: v, count: 1, last: v, lastTs: ts, worst });
+
+/** Adds `b` into `a` (both rollups of the same bucket): the one rule raw points and rollup rows are folded by. */
+export function foldRollup(a: Rollup, b: Rollup): void {
+  if (b.min < a.min) a.min = b.min;
+  if (b.max > a.max) a.max = b.max;
+  a.sum += b.sum;
+  a.count += b.count;
+  if (b.lastTs >= a.lastTs) (a.last = b.last), (a.lastTs = b.lastTs);
+  if (b.worst > a.worst) a.worst = b.worst;
+}
+
+type RollupAcc = Rollup & { bucket: number };
+
 /** Folds raw points into buckets of `step` ms. */
 class Bucketer {
   private readonly buckets = new Map<number, RollupAcc>();
@@ -54,15 +69,8 @@ class Bucketer {
   add(ts: number, v: number, worst: number): void {
     const b = ts - ((((ts + this.offset) % this.step) + this.step) % this.step);
     const a = this.buckets.get(b);
-    if (!a) this.buckets.set(b, { bucket: b, min: v, max: v, sum: v, count: 1, last: v, lastTs: ts, worst });
-    else {
-      if (v < a.min) a.min = v;
-      if (v > a.max) a.max = v;
-      a.sum += v;
-      a.count++;
-      if (ts >= a.lastTs) (a.last = v), (a.lastTs = ts);
-      if (worst > a.worst) a.worst = worst;
-    }
+    if (!a) this.buckets.set(b, { bucket: b, ...rollupOf(v, ts, worst) });
+    else foldRollup(a, rollupOf(v, ts, worst));
   }
 
   points(): SeriesPoint[] {

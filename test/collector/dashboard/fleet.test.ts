@@ -68,8 +68,11 @@ describe('edge gateways page and effective thresholds in chromium', () => {
   });
 
   const signIn = async (token: string) => {
-    await page.goto(`http://127.0.0.1:${c.httpPort}/dashboard/`);
-    await page.evaluate(() => sessionStorage.clear());
+    // A fresh tab: its sessionStorage is empty from the start. (Clearing the old tab's storage races with the previous
+    // session's sign-in still writing its token back on a slow machine.)
+    await page.close();
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`http://127.0.0.1:${c.httpPort}/dashboard/`);
     await page.fill('#token', token);
     await page.click('form.login button[type=submit]');
