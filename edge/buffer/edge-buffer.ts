@@ -231,7 +231,7 @@ export class EdgeBuffer {
     this.retentionMs = opts.retentionMs;
     this.commitIntervalMs = commitIntervalMs;
     this.flushAtItems = opts.flushAtItems ?? 100_000;
-    this.groupCommitDelayMs = opts.groupCommitDelayMs ?? 2;
+    this.groupCommitDelayMs = opts.groupCommitDelayMs ?? 25;
     if (!(this.groupCommitDelayMs >= 0 && this.groupCommitDelayMs <= commitIntervalMs)) {
       throw new Error(`edge buffer: groupCommitDelayMs must be in [0, commitIntervalMs], got ${this.groupCommitDelayMs}`);
     }
