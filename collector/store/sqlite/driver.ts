@@ -32,6 +32,12 @@ function translate(sql: string): Translated {
 
 const bindable = (v: SqlValue | undefined): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null));
 
+/** A row as better-sqlite3 binds it: the row itself unless it holds a boolean or undefined (no copy per row on the hot path). */
+function bindRow(r: readonly SqlValue[]): readonly unknown[] {
+  for (const v of r) if (typeof v === 'boolean' || v === undefined) return r.map(bindable);
+  return r;
+}
+
 function bind(t: Translated, params: readonly SqlValue[]): unknown[] {
   if (!t.order) return params.map(bindable);
   return t.order.map((i) => bindable(params[i]));
@@ -75,7 +81,7 @@ class ConnectionSql implements Sql {
     if (!rows.length) return { changes: 0 };
     const stmt = this.stmts.get(`INSERT INTO ${table} ${columnList(columns)} VALUES (${columns.map(() => '?').join(', ')}) ${tail}`);
     let changes = 0;
-    for (const r of rows) changes += stmt.run(...r.map(bindable)).changes;
+    for (const r of rows) changes += stmt.run(bindRow(r)).changes;
     return { changes };
   }
   insertManyReturningSync<T>(table: string, columns: readonly Column[], rows: readonly SqlValue[][], tail: string): T[] {
@@ -83,7 +89,7 @@ class ConnectionSql implements Sql {
     const stmt = this.stmts.get(`INSERT INTO ${table} ${columnList(columns)} VALUES (${columns.map(() => '?').join(', ')}) ${tail}`);
     const out: T[] = [];
     for (const r of rows) {
-      const got = stmt.get(...r.map(bindable)) as T | undefined;
+      const got = stmt.get(bindRow(r)) as T | undefined;
       if (got) out.push(got);
     }
     return out;
@@ -97,14 +103,14 @@ class ConnectionSql implements Sql {
     if (!rows.length) return { changes: 0 };
     const stmt = this.rowStatement(columns, body);
     let changes = 0;
-    for (const r of rows) changes += stmt.run(...r.map(bindable)).changes;
+    for (const r of rows) changes += stmt.run(bindRow(r)).changes;
     return { changes };
   }
   allForRowsSync<T>(columns: readonly Column[], rows: readonly SqlValue[][], body: string): T[] {
     if (!rows.length) return [];
     const stmt = this.rowStatement(columns, body);
     const out: T[] = [];
-    for (const r of rows) for (const x of stmt.all(...r.map(bindable))) out.push(x as T);
+    for (const r of rows) for (const x of stmt.all(bindRow(r))) out.push(x as T);
     return out;
   }
   runForRows(columns: readonly Column[], rows: readonly SqlValue[][], body: string): Promise<RunResult> {
