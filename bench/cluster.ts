@@ -9,13 +9,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import YAML from 'yaml';
 import { freePort } from '../core/net.js';
 import { Mosquitto } from '../demo/services/mosquitto.js';
 import { startPostgres, type PgServer } from '../demo/services/postgres.js';
 import { pct, runEdges, type LoadResult } from './lib/load.js';
+import { sqliteYardstick } from './lib/yardsticks.js';
 
 const EDGES = Number(process.env.BENCH_EDGES ?? 100);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
@@ -163,24 +163,6 @@ async function pgYardstick(pgServer: PgServer): Promise<number> {
   } finally {
     await c.end();
   }
-}
-
-/** Raw SQLite: one row per reading, prepared statement in one transaction per 5,000 rows (WAL, synchronous NORMAL). */
-function sqliteYardstick(dir: string): number {
-  const db = new Database(join(dir, 'yardstick.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec('CREATE TABLE points (sid INTEGER NOT NULL, ts INTEGER NOT NULL, src INTEGER NOT NULL, seq INTEGER NOT NULL, value REAL, text TEXT, quality INTEGER NOT NULL, PRIMARY KEY (sid, ts, src, seq)) WITHOUT ROWID');
-  const ins = db.prepare('INSERT INTO points VALUES (?, ?, 1, ?, ?, NULL, 0)');
-  const n = 600_000;
-  const t = performance.now();
-  const tx = db.transaction((from: number) => {
-    for (let k = from; k < from + 5000; k++) ins.run(k % 50, 1_700_000_000_000 + k * 10, k, Math.sin(k));
-  });
-  for (let i = 0; i < n; i += 5000) tx(i);
-  const rate = n / ((performance.now() - t) / 1000);
-  db.close();
-  return rate;
 }
 
 async function main(): Promise<void> {
