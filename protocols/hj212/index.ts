@@ -5,7 +5,7 @@ import type { DeviceProfile } from '../../core/profiles.js';
 import { parseListenAddress, parseStationLimits, type StationLimits } from '../common/station-listener.js';
 import { StationRegistry } from '../common/station-registry.js';
 import { join } from 'node:path';
-import { HistoryTracker, type BackfillKind } from './backfill.js';
+import { HistoryTracker, type PeriodKind } from '../common/history-periods.js';
 import { factorIndex } from './map.js';
 import { Hj212Server, PROTOCOL, type StationEntry } from './server.js';
 
@@ -33,10 +33,10 @@ export function parseSettings(raw: Record<string, unknown> | undefined): Hj212Se
 }
 
 /** What the edge asks a station for again: the minute and hourly data its profile says it sends. */
-export function backfillKinds(profile: DeviceProfile): BackfillKind[] {
-  const out: BackfillKind[] = [];
-  if (profile.hj212?.hourlyData) out.push({ cn: '2061', intervalMs: 3_600_000 });
-  if (profile.hj212?.minuteIntervalS) out.push({ cn: '2051', intervalMs: profile.hj212.minuteIntervalS * 1000 });
+export function backfillKinds(profile: DeviceProfile): PeriodKind[] {
+  const out: PeriodKind[] = [];
+  if (profile.hj212?.hourlyData) out.push({ key: '2061', intervalMs: 3_600_000 });
+  if (profile.hj212?.minuteIntervalS) out.push({ key: '2051', intervalMs: profile.hj212.minuteIntervalS * 1000 });
   return out;
 }
 
@@ -50,7 +50,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   private server: Hj212Server | undefined;
   private port: number | undefined;
   private readonly history: HistoryTracker | undefined;
-  private saveTimer: NodeJS.Timeout | undefined;
+  private stopSaving: (() => void) | undefined;
   private resolveListening!: (port: number) => void;
   /** Resolves with the bound TCP port once start() has bound it. */
   readonly listening: Promise<number>;
@@ -82,8 +82,7 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   async start(sink: AdapterSink, log: AdapterLogger): Promise<void> {
     if (this.server) return;
     this.server = new Hj212Server({ sink, log, station: (mn) => this.stations.get(mn), limits: this.settings.limits, history: this.history });
-    this.saveTimer = setInterval(() => this.saveHistory(log), 5000);
-    this.saveTimer.unref();
+    this.stopSaving = this.history?.autosave((err) => log.warn({ protocol: PROTOCOL, err: err.message }, 'hj212: cannot save the periods seen (backfill)'));
     this.port = await this.server.listen(this.settings.host, this.settings.port);
     log.info({ protocol: PROTOCOL, host: this.settings.host, port: this.port }, 'hj212 listening');
     this.resolveListening(this.port);
@@ -92,16 +91,8 @@ export class Hj212Adapter implements ProtocolAdapter<Hj212Connection> {
   async stop(): Promise<void> {
     await this.server?.close();
     this.server = undefined;
-    clearInterval(this.saveTimer);
-    this.saveHistory();
-  }
-
-  private saveHistory(log?: AdapterLogger): void {
-    try {
-      this.history?.save();
-    } catch (err) {
-      log?.warn({ protocol: PROTOCOL, err: (err as Error).message }, 'hj212: cannot save the periods seen (backfill)');
-    }
+    this.stopSaving?.();
+    this.stopSaving = undefined;
   }
 
   async addDevice(device: DeviceBinding<Hj212Connection>): Promise<void> {

@@ -6,7 +6,7 @@ import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
 import { DurableAnswers } from '../common/durable-answers.js';
 import { StationTcpListener, peerOf, type StationLimits } from '../common/station-listener.js';
-import type { BackfillKind, HistoryTracker } from './backfill.js';
+import type { HistoryTracker, PeriodKind } from '../common/history-periods.js';
 import { dataAnswer, historyRequest, qnFor, requestAnswer } from './encode.js';
 import { Hj212Framer } from './framer.js';
 import { mapPacket } from './map.js';
@@ -19,8 +19,8 @@ export interface StationEntry {
   id: string;
   password: string;
   factors: Map<string, string[]>;
-  /** Minute / hourly data the station keeps and the edge asks for again when periods are missing (backfill.ts). */
-  backfill?: BackfillKind[];
+  /** Minute / hourly data the station keeps and the edge asks for again when periods are missing (keyed by data CN; ../common/history-periods.ts). */
+  backfill?: PeriodKind[];
 }
 
 export interface SessionContext {
@@ -121,9 +121,9 @@ export class Hj212Session {
   }
 
   /** The backfill kind and DataTime of a minute / hourly data packet (undefined without backfill). */
-  private period(packet: Hj212Packet, station: StationEntry): { kind: BackfillKind; at: number } | undefined {
+  private period(packet: Hj212Packet, station: StationEntry): { kind: PeriodKind; at: number } | undefined {
     if (!this.ctx.history) return undefined;
-    const kind = station.backfill?.find((k) => k.cn === packet.cn);
+    const kind = station.backfill?.find((k) => k.key === packet.cn);
     const at = packet.dataTime ? toUtcMs(packet.dataTime) : undefined;
     return kind && at !== undefined ? { kind, at } : undefined;
   }
@@ -132,7 +132,7 @@ export class Hj212Session {
    * Backfill: a station seen for the first time on this connection is asked for every period it never delivered;
    * a minute / hourly period counts as seen once its data is durable, and a hole behind it is asked for then.
    */
-  private backfill(packet: Hj212Packet, station: StationEntry, period: { kind: BackfillKind; at: number } | undefined, stored: ReturnType<AdapterSink['samples']> | undefined): void {
+  private backfill(packet: Hj212Packet, station: StationEntry, period: { kind: PeriodKind; at: number } | undefined, stored: ReturnType<AdapterSink['samples']> | undefined): void {
     const history = this.ctx.history;
     if (!history || !station.backfill?.length) return;
     if (!this.greeted.has(packet.mn)) {
@@ -152,15 +152,15 @@ export class Hj212Session {
     for (const kind of station.backfill ?? []) {
       for (const r of this.ctx.history!.missing(packet.mn, kind, now)) {
         if (r.end >= before) continue;
-        const key = `${r.cn}:${r.begin}:${r.end}`;
+        const key = `${r.key}:${r.begin}:${r.end}`;
         if (this.requested.has(key) || this.requested.size >= 1000) continue;
         this.requested.add(key);
         try {
-          this.write(historyRequest({ qn: qnFor(now + this.requested.size), st: packet.st, cn: r.cn, pw: station.password, mn: packet.mn, begin: r.begin, end: r.end }));
+          this.write(historyRequest({ qn: qnFor(now + this.requested.size), st: packet.st, cn: r.key, pw: station.password, mn: packet.mn, begin: r.begin, end: r.end }));
         } catch {
           return; // the connection is gone; the next one asks again
         }
-        this.ctx.log.info({ protocol: PROTOCOL, deviceId: station.id, cn: r.cn, begin: new Date(r.begin).toISOString(), end: new Date(r.end).toISOString(), periods: r.periods }, 'hj212 history requested');
+        this.ctx.log.info({ protocol: PROTOCOL, deviceId: station.id, cn: r.key, begin: new Date(r.begin).toISOString(), end: new Date(r.end).toISOString(), periods: r.periods }, 'hj212 history requested');
       }
     }
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../core/net.js';
-import { HistoryTracker } from '../../../protocols/hj212/backfill.js';
+import { HistoryTracker } from '../../../protocols/common/history-periods.js';
 import { toUtcMs } from '../../../protocols/hj212/parse.js';
 import { startHj212Station, type Hj212Station } from '../../../demo/simulators/hj212-station.js';
 import type { CompletenessReport } from '../../../collector/analytics/completeness.js';
@@ -16,7 +16,7 @@ import { apiJson, startTestCollector, waitFor } from '../../collector/helpers.js
 import { EdgeProcess, writeEdgeConfig } from '../../fixtures/edge-process.js';
 
 const HOUR = 3_600_000;
-const hourly = { cn: '2061', intervalMs: HOUR };
+const hourly = { key: '2061', intervalMs: HOUR };
 
 describe('history periods (backfill bookkeeping)', () => {
   const H = Math.floor(Date.now() / HOUR) * HOUR;
@@ -25,9 +25,9 @@ describe('history periods (backfill bookkeeping)', () => {
     const t = new HistoryTracker();
     for (const h of [10, 9, 7, 6, 3]) t.record('MN1', hourly, H - h * HOUR, H);
     expect(t.missing('MN1', hourly, H + 5 * 60_000)).toEqual([
-      { cn: '2061', begin: H - 8 * HOUR, end: H - 8 * HOUR, periods: 1 },
-      { cn: '2061', begin: H - 5 * HOUR, end: H - 4 * HOUR, periods: 2 },
-      { cn: '2061', begin: H - 2 * HOUR, end: H - 2 * HOUR, periods: 1 }, // H−1 may still come on its own
+      { key: '2061', begin: H - 8 * HOUR, end: H - 8 * HOUR, periods: 1 },
+      { key: '2061', begin: H - 5 * HOUR, end: H - 4 * HOUR, periods: 2 },
+      { key: '2061', begin: H - 2 * HOUR, end: H - 2 * HOUR, periods: 1 }, // H−1 may still come on its own
     ]);
     expect(t.missing('OTHER', hourly, H)).toEqual([]); // never seen: nothing to ask for
   });
