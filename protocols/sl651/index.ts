@@ -5,6 +5,9 @@ import type { DeviceProfile } from '../../core/profiles.js';
 import { isPort, parseListenAddress, parseStationLimits, type StationLimits } from '../common/station-listener.js';
 import { StationRegistry } from '../common/station-registry.js';
 import { ProblemLog } from '../../core/problem-log.js';
+import { HistoryTracker } from '../common/history-periods.js';
+import { join } from 'node:path';
+import { backfillPlan } from './backfill.js';
 import { EOT, ESC } from './framer.js';
 import { elementIndex } from './map.js';
 import { PROTOCOL, Sl651TcpServer, Sl651UdpServer, type SessionContext, type StationEntry } from './server.js';
@@ -25,6 +28,8 @@ export interface Sl651Settings {
   confirm: boolean;
   confirmEnd: 'ESC' | 'EOT';
   limits: StationLimits;
+  /** Ask stations for report intervals they never delivered, with time-range queries (default true). */
+  backfill: boolean;
 }
 
 export const DEFAULT_PORT = 9651;
@@ -35,6 +40,7 @@ export function parseSettings(raw: Record<string, unknown> | undefined): Sl651Se
   if (s.udpPort !== undefined && !isPort(s.udpPort)) throw new Error('protocols.sl651.udpPort: must be an integer 0-65535');
   if (s.confirm !== undefined && typeof s.confirm !== 'boolean') throw new Error('protocols.sl651.confirm: must be true or false');
   if (s.confirmEnd !== undefined && s.confirmEnd !== 'ESC' && s.confirmEnd !== 'EOT') throw new Error('protocols.sl651.confirmEnd: must be ESC or EOT');
+  if (s.backfill !== undefined && typeof s.backfill !== 'boolean') throw new Error('protocols.sl651.backfill: must be true or false');
   return {
     host,
     port,
@@ -42,6 +48,7 @@ export function parseSettings(raw: Record<string, unknown> | undefined): Sl651Se
     confirm: (s.confirm as boolean | undefined) ?? true,
     confirmEnd: (s.confirmEnd as 'ESC' | 'EOT' | undefined) ?? 'ESC',
     limits: parseStationLimits(PROTOCOL, s),
+    backfill: (s.backfill as boolean | undefined) ?? true,
   };
 }
 
@@ -55,10 +62,15 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
   private resolveListening!: (ports: { tcp?: number; udp?: number }) => void;
   /** Resolves with the bound ports once start() has bound them. */
   readonly listening: Promise<{ tcp?: number; udp?: number }>;
+  private readonly history: HistoryTracker | undefined;
+  private stopSaving: (() => void) | undefined;
+  private log: AdapterLogger | undefined;
 
   constructor(options: AdapterOptions) {
     this.settings = parseSettings(options.settings);
     this.listening = new Promise((r) => (this.resolveListening = r));
+    // Report times seen, on disk so that holes survive an edge restart ('' data directory: memory only).
+    if (this.settings.backfill) this.history = new HistoryTracker({ file: options.dataDir ? join(options.dataDir, 'history-periods.json') : undefined });
   }
 
   ports(): { tcp?: number; udp?: number } {
@@ -91,7 +103,10 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
       confirmEnd: this.settings.confirmEnd === 'EOT' ? EOT : ESC,
       limits: this.settings.limits,
       problems: new ProblemLog(log),
+      history: this.history,
     };
+    this.log = log;
+    this.stopSaving = this.history?.autosave((err) => log.warn({ protocol: PROTOCOL, err: err.message }, 'sl651: cannot save the report times seen (backfill)'));
     this.tcp = new Sl651TcpServer(ctx);
     this.bound.tcp = await this.tcp.listen(this.settings.host, this.settings.port);
     if (this.settings.udpPort !== undefined) {
@@ -106,17 +121,22 @@ export class Sl651Adapter implements ProtocolAdapter<Sl651Connection> {
     await Promise.all([this.tcp?.close(), this.udp?.close()]);
     this.tcp = undefined;
     this.udp = undefined;
+    this.stopSaving?.();
+    this.stopSaving = undefined;
   }
 
   async addDevice(device: DeviceBinding<Sl651Connection>): Promise<void> {
     const issues = this.validateConnection(device.connection, device.profile);
     if (issues.length) throw new Error(`device ${device.id}: ${issues.join('; ')}`);
     const c = device.connection;
+    const { plan, reason } = this.history ? backfillPlan(device.profile) : {};
+    if (reason) this.log?.info({ protocol: PROTOCOL, deviceId: device.id, reason }, 'sl651: no backfill for this station');
     this.stations.set(c.station.toUpperCase(), {
       id: device.id,
       ...(c.password !== undefined ? { password: c.password.toUpperCase() } : {}),
       ...(c.centre !== undefined ? { centre: parseInt(c.centre, 16) } : {}),
       elements: elementIndex(device.profile),
+      ...(plan ? { backfill: plan } : {}),
     });
   }
 

@@ -7,7 +7,9 @@ import { ProblemLog, excerpt } from '../../core/problem-log.js';
 import type { AdapterLogger, AdapterSink } from '../adapter.js';
 import { DurableAnswers } from '../common/durable-answers.js';
 import { StationTcpListener, feedSession, peerOf, type StationLimits, DEFAULT_STATION_LIMITS } from '../common/station-listener.js';
-import { confirmation } from './encode.js';
+import type { HistoryTracker } from '../common/history-periods.js';
+import { BackfillSession, type QueryOrder, type Sl651Backfill } from './backfill.js';
+import { confirmation, timeRangeQuery } from './encode.js';
 import { hexId } from './elements.js';
 import { EOT, ESC, ETB, Sl651Framer, type Sl651Frame } from './framer.js';
 import { mapMessage } from './map.js';
@@ -20,6 +22,8 @@ export interface StationEntry {
   password?: string; // 4 upper-case hex digits
   centre?: number;
   elements: Map<string, string[]>;
+  /** Report times the edge asks the station for again when missing (backfill.ts); none: no backfill. */
+  backfill?: Sl651Backfill;
 }
 
 export interface SessionContext {
@@ -33,6 +37,8 @@ export interface SessionContext {
   /** Rate-limited bad-input log shared by all connections of the listener (one per session when absent). */
   problems?: ProblemLog;
   limits?: StationLimits;
+  /** Report times seen per station: missing ones are asked for with time-range queries (no backfill when absent). */
+  history?: HistoryTracker;
 }
 
 interface Reassembly {
@@ -54,6 +60,7 @@ export class Sl651Session {
   private readonly problems: ProblemLog;
   private readonly peer: string;
   private readonly answers: DurableAnswers<Buffer>;
+  private readonly backfill: BackfillSession | undefined;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -65,6 +72,7 @@ export class Sl651Session {
     this.answers = new DurableAnswers(write, (what, err) =>
       this.problems.report(this.peer, 'confirmation_withheld', `sl651 ${what}`, { protocol: PROTOCOL, remote: this.remote, deviceId: this.deviceId, err: (err as Error | undefined)?.message }),
     );
+    if (ctx.history) this.backfill = new BackfillSession(ctx.history, (f, station, q) => this.query(f, station, q));
   }
 
   get garbageBytes(): number {
@@ -116,14 +124,29 @@ export class Sl651Session {
       if (!(err instanceof Sl651ParseError)) throw err;
       return this.reject(err.kind, `fn ${hexId(f.fn)}: ${err.message}`, station.id);
     }
-    const samples = mapMessage(msg, station.id, station.elements);
+    const admitted = this.backfill?.admit(f, station, msg);
+    if (admitted && admitted.elements.length < msg.elements.length && f.fn === FN.TIME_RANGE) {
+      log.debug({ protocol: PROTOCOL, deviceId: station.id, values: msg.elements.length - admitted.elements.length }, 'sl651 time-range values already held: not stored again');
+    }
+    const samples = mapMessage(admitted ? { ...msg, elements: admitted.elements } : msg, station.id, station.elements);
     const stored = samples.length ? sink.samples(samples) : undefined;
     sink.status({ deviceId: station.id, ok: true, ts: Date.now() });
     if (this.ctx.confirm && REPORT_FNS.has(f.fn) && f.fn !== FN.REALTIME_QUERY) {
       const serial = msg.serial;
       this.answers.send(stored, () => confirmation(f, serial, Date.now(), this.ctx.confirmEnd));
     }
+    admitted?.stored(stored || undefined);
     log.debug({ protocol: PROTOCOL, deviceId: station.id, fn: hexId(f.fn), serial: msg.serial, samples: samples.length }, 'sl651 frame');
+  }
+
+  /** Sends a time-range query (38H) in the frame's mode, after the confirmations already on their way. */
+  private query(f: Sl651Frame, station: StationEntry, q: QueryOrder): void {
+    const to = { mode: f.mode, centre: f.centre, station: f.station, password: station.password ?? f.password };
+    this.answers.send(undefined, () => timeRangeQuery(to, { serial: 0, sendTime: Date.now(), ...q }));
+    this.ctx.log.info(
+      { protocol: PROTOCOL, deviceId: station.id, start: new Date(q.start).toISOString(), end: new Date(q.end).toISOString(), stepS: q.stepMs / 1000, elements: q.elements.map(hexId).join(',') },
+      'sl651 time-range data requested',
+    );
   }
 
   /** Collects SYN packets; returns the joined body when all have arrived. */
