@@ -114,9 +114,16 @@ export class HistoryTracker {
   }
 
   /**
+   * Start of the last period that is surely complete: the one before the previous one, since the station sends the
+   * previous period itself shortly after it ends. Later periods are not holes yet.
+   */
+  lastComplete(kind: PeriodKind, now: number): number {
+    return now - (now % kind.intervalMs) - 2 * kind.intervalMs;
+  }
+
+  /**
    * The holes: runs of periods never seen, after the station's first period seen (within the window) and up to the
-   * last period that is surely complete — the one before the previous one, since the station sends the previous
-   * period itself shortly after it ends. A period also counts as seen when data of one of `alsoHeld` (other keys,
+   * last period that is surely complete. A period also counts as seen when data of one of `alsoHeld` (other keys,
    * cut into the same periods) is there: SL 651 answers one element at a time.
    */
   missing(station: string, kind: PeriodKind, now: number, alsoHeld: readonly string[] = []): MissingRange[] {
@@ -124,7 +131,7 @@ export class HistoryTracker {
     const held = this.held(station, kind.key, i);
     for (const key of alsoHeld) for (const t of this.held(station, key, i)) held.add(t);
     if (!held.size) return [];
-    const last = now - (now % i) - 2 * i;
+    const last = this.lastComplete(kind, now);
     const out: MissingRange[] = [];
     let run: MissingRange | undefined;
     const oldest = now - this.windowMs; // a file from long ago holds periods the station no longer keeps

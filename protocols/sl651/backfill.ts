@@ -111,18 +111,26 @@ export class BackfillSession {
     const firstFrame = !this.greeted.has(address);
     this.greeted.add(address);
     if (!plan) return { elements: msg.elements, stored: () => undefined };
+    const elementKind = (id: string): PeriodKind => ({ key: elementKey(id), intervalMs: plan.report.intervalMs });
     const mapped = msg.elements.filter((e) => station.elements.has(e.id) && e.ts !== undefined);
-    let elements = msg.elements;
+    let elements: ElementValue[];
     let claims: { kind: PeriodKind; at: number; mine: boolean }[];
     if (f.fn === FN.TIME_RANGE) {
-      elements = mapped.filter((e) => !this.history.holds(address, plan.report, e.ts!) && this.history.claim(address, { key: elementKey(e.id), intervalMs: plan.report.intervalMs }, e.ts!));
-      claims = elements.map((e) => ({ kind: { key: elementKey(e.id), intervalMs: plan.report.intervalMs }, at: e.ts!, mine: true }));
+      // Only periods that are surely over (a later one may still come live) and not held yet.
+      const last = this.history.lastComplete(plan.report, Date.now());
+      const fresh = (e: ElementValue) => e.ts! < last + plan.report.intervalMs && !this.history.holds(address, plan.report, e.ts!);
+      elements = mapped.filter((e) => fresh(e) && this.history.claim(address, elementKind(e.id), e.ts!));
+      claims = elements.map((e) => ({ kind: elementKind(e.id), at: e.ts!, mine: true }));
     } else {
-      // Live data is always kept; its times are marked as on their way, so an answer crossing it is not stored too.
+      // Live data is kept, except a value a time-range answer brought already (a station re-sending its backlog);
+      // its times are marked as on their way, so an answer crossing it is not stored too.
+      elements = msg.elements.filter((e) => e.ts === undefined || !station.elements.has(e.id) || !this.history.holds(address, elementKind(e.id), e.ts));
       claims = [...new Set(mapped.map((e) => e.ts!))].map((at) => ({ kind: plan.report, at, mine: this.history.claim(address, plan.report, at) }));
     }
     const stored = (durable: Durability | undefined) => {
-      if (firstFrame) this.askForHoles(f, station, Infinity);
+      // A station first heard without a report (a keep-alive): everything missing is asked for now; after a report,
+      // what is behind it, once it is durable (a station may be about to send the rest of its backlog itself).
+      if (firstFrame && (f.fn === FN.TIME_RANGE || !claims.length)) this.askForHoles(f, station, Infinity);
       if (!claims.length) return;
       void Promise.resolve(durable ?? true).then((ok) => {
         const now = Date.now();
@@ -130,7 +138,6 @@ export class BackfillSession {
           if (c.mine) this.history.settle(address, c.kind, c.at, ok, now);
           else if (ok) this.history.record(address, c.kind, c.at, now);
         }
-        // A report shows the holes behind it (an answer only fills them).
         if (ok && f.fn !== FN.TIME_RANGE) this.askForHoles(f, station, Math.min(...claims.map((c) => c.at)));
       });
     };

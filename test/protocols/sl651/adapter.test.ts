@@ -1,5 +1,7 @@
 // End to end over real sockets: simulated hydrological stations (TCP and UDP, HEX and ASCII)
 // → Sl651Adapter (port 0) → samples in a RecordingSink, confirmations back at the stations.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_PROFILE_DIR, loadProfileFile } from '../../../core/profiles.js';
@@ -19,7 +21,7 @@ describe('sl651 adapter over TCP and UDP', () => {
   const stations: Sl651Station[] = [];
 
   beforeAll(async () => {
-    adapter = factory({ dataDir: '/tmp', settings: { host: '127.0.0.1', port: 0, udpPort: 0 } }) as unknown as Sl651Adapter;
+    adapter = factory({ dataDir: mkdtempSync(join(tmpdir(), 'yiwang-sl651-adapter-')), settings: { host: '127.0.0.1', port: 0, udpPort: 0 } }) as unknown as Sl651Adapter;
     await adapter.addDevice({ id: 'river-1', profile: hydro, connection: { station: '0012345678', password: '1234', centre: '01' } });
     await adapter.addDevice({ id: 'river-2', profile: hydro, connection: { station: 'ab00000002' } });
     await adapter.addDevice({ id: 'rain-3', profile: hydro, connection: { station: '0000000003' } });
@@ -105,7 +107,9 @@ describe('sl651 adapter over TCP and UDP', () => {
       'connection.centre: must be a hex centre address 01-FF',
       'connection.port: unknown field',
     ]);
-    expect(parseSettings(undefined)).toEqual({ host: '0.0.0.0', port: 9651, confirm: true, confirmEnd: 'ESC', limits: { maxGarbageBytes: 65536, maxConnections: 1024 } });
+    expect(parseSettings(undefined)).toEqual({ host: '0.0.0.0', port: 9651, confirm: true, confirmEnd: 'ESC', limits: { maxGarbageBytes: 65536, maxConnections: 1024 }, backfill: true });
+    expect(parseSettings({ backfill: false }).backfill).toBe(false);
+    expect(() => parseSettings({ backfill: 'no' })).toThrow('protocols.sl651.backfill: must be true or false');
     expect(parseSettings({ maxGarbageBytes: 4096 }).limits.maxGarbageBytes).toBe(4096);
     expect(() => parseSettings({ maxGarbageBytes: 0 })).toThrow('protocols.sl651.maxGarbageBytes: must be a positive integer');
     expect(() => parseSettings({ confirmEnd: 'ACK' })).toThrow('protocols.sl651.confirmEnd: must be ESC or EOT');

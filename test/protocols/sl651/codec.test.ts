@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { bcdDigits, bcdTimeToMs, msToBcdTime, toBcd } from '../../../protocols/sl651/bcd.js';
 import { crc16Modbus } from '../../../protocols/sl651/crc.js';
 import { definitionByte } from '../../../protocols/sl651/elements.js';
-import { confirmation, encodeElement, encodeFrame, reportBodyAscii, reportBodyHex, serialTimeBody, uplink } from '../../../protocols/sl651/encode.js';
-import { ESC, EOT, ETB, ETX, Sl651Framer, type Sl651FramerEvent } from '../../../protocols/sl651/framer.js';
-import { FN, SUPPORTED_FNS, decodeValue, parseBody } from '../../../protocols/sl651/parse.js';
+import { confirmation, encodeElement, encodeFrame, reportBodyAscii, reportBodyHex, seriesBody, serialTimeBody, timeRangeQuery, uplink } from '../../../protocols/sl651/encode.js';
+import { ENQ, ESC, EOT, ETB, ETX, Sl651Framer, type Sl651FramerEvent } from '../../../protocols/sl651/framer.js';
+import { FN, SUPPORTED_FNS, decodeValue, parseBody, parseTimeRangeQuery } from '../../../protocols/sl651/parse.js';
+import { isTimeStep, stepAscii, stepDigits, stepFromAscii, stepFromDigits } from '../../../protocols/sl651/time-step.js';
 
 describe('sl651 CRC', () => {
   it('is CRC-16/MODBUS arithmetic', () => {
@@ -209,5 +210,107 @@ describe('sl651 framer', () => {
     expect(ev.frame.packet).toEqual({ total: 2, seq: 1 });
     expect(ev.frame.end).toBe(ETB);
     expect(ev.frame.body).toHaveLength(10);
+  });
+});
+
+describe('sl651 time-step code (Appendix C, tables C.2 / C.3)', () => {
+  it('carries days, hours or minutes: one non-zero BCD byte of d h m, DRxnn in ASCII', () => {
+    expect([5 * 60_000, 3_600_000, 2 * 3_600_000, 86_400_000].map(stepDigits)).toEqual(['000005', '000100', '000200', '010000']);
+    expect([5 * 60_000, 3_600_000, 86_400_000].map(stepAscii)).toEqual(['DRN05', 'DRH01', 'DRD01']);
+    expect(stepFromDigits('000005')).toBe(300_000);
+    expect(stepFromDigits('000000')).toBe(0); // the DRP/DRZ pairing, not a step
+    expect(stepFromDigits('000060')).toBeUndefined();
+    expect(stepFromAscii('DRH01')).toBe(3_600_000);
+    expect(stepFromAscii('DRH00')).toBe(0);
+    expect(stepFromAscii('DRX01')).toBeUndefined();
+    for (const ms of [90_000, 90 * 60_000, 25 * 3_600_000]) {
+      expect(isTimeStep(ms)).toBe(false);
+      expect(() => stepDigits(ms)).toThrow('not whole days 1-31, hours 1-23 or minutes 1-59');
+    }
+  });
+});
+
+describe('sl651 time-range query (38H) and its answer', () => {
+  const sendTime = Date.parse('2024-03-15T03:10:05Z'); // 11:10:05 China time
+  const start = Date.parse('2024-03-15T02:00:00Z'); // 10:00 China time
+  const query = { serial: 0, sendTime, start, end: start + 3_600_000, stepMs: 300_000 };
+
+  it('HEX: serial, send time, start and end hour, 04 18 + d h m, the element identifier (guide + definition byte); down, ENQ', () => {
+    const f = timeRangeQuery({ mode: 'hex', ...head }, { ...query, elements: [0x39] });
+    // Table 44: 0000 · 240315111005 · 24031510 · 24031511 · 04 18 000005 · 39 23 (Z, N(7,3): 4 bytes, 3 decimals).
+    const body = '0000' + '240315111005' + '24031510' + '24031511' + '0418000005' + '3923';
+    expect(f.subarray(0, f.length - 2).toString('hex').toUpperCase()).toBe(`7E7E0012345678011234388017${'02'}${body}05`);
+    const ev = new Sl651Framer().push(f)[0];
+    if (!ev?.ok) throw new Error('query frame invalid');
+    expect(ev.frame).toMatchObject({ up: false, fn: FN.TIME_RANGE, end: ENQ, station: '0012345678', centre: 1 });
+    expect(parseTimeRangeQuery(ev.frame.body, 'hex')).toEqual({ ...query, elements: [{ id: 0x39, definition: 0x23 }] });
+    expect(() => timeRangeQuery({ mode: 'hex', ...head }, { ...query, elements: [0x39, 0x20] })).toThrow('exactly one element');
+    expect(() => timeRangeQuery({ mode: 'hex', ...head }, { ...query, start: start + 60_000, elements: [0x39] })).toThrow('not a whole hour');
+  });
+
+  it('ASCII: the same fields as text, several elements with one step', () => {
+    const f = timeRangeQuery({ mode: 'ascii', ...head }, { ...query, elements: [0x39, 0x20] });
+    const ev = new Sl651Framer().push(f)[0];
+    if (!ev?.ok) throw new Error('query frame invalid');
+    expect(ev.frame).toMatchObject({ mode: 'ascii', up: false, fn: FN.TIME_RANGE, end: ENQ });
+    expect(ev.frame.body.toString('latin1')).toBe('0000 240315111005 24031510 24031511 DRN05 Z PJ');
+    expect(parseTimeRangeQuery(ev.frame.body, 'ascii')).toEqual({ ...query, elements: [{ id: 0x39 }, { id: 0x20 }] });
+  });
+
+  it('HEX answer: one sample per step at start + i × step; all-F steps (no data) give none', () => {
+    // Table 45, written out by hand: serial, send time, F1F1 station H, F0F0 10:00, 04 18 5 minutes, 39 23, 4 values.
+    const body = Buffer.from('0005240315111009' + 'F1F1001234567848' + 'F0F02403151000' + '0418000005' + '3923' + '00012345' + 'FFFFFFFF' + '00012350' + 'FF001500', 'hex');
+    const ev = new Sl651Framer().push(encodeFrame({ mode: 'hex', ...head, fn: FN.TIME_RANGE, up: true, body, end: ETX }))[0];
+    if (!ev?.ok) throw new Error('answer frame invalid');
+    const msg = parseBody(FN.TIME_RANGE, ev.frame.body, 'hex');
+    expect(msg.stepMs).toBe(300_000);
+    expect(msg.elements).toEqual([
+      { id: '39', value: 12.345, ts: start },
+      { id: '39', value: 12.35, ts: start + 600_000 },
+      { id: '39', value: -1.5, ts: start + 900_000 },
+    ]);
+    // The encoder used by the simulator writes the same bytes.
+    const built = seriesBody('hex', { serial: 5, sendTime: Date.parse('2024-03-15T03:10:09Z'), station: '0012345678', category: 'H', obsTime: start, stepMs: 300_000, elements: [{ id: 0x39, values: [12.345, null, 12.35, -1.5] }] });
+    expect(built).toEqual(body);
+  });
+
+  it('ASCII answer: element codes, then values grouped by time; M is no data', () => {
+    const text = '0005 240315111009 ST 0012345678 H TT 2403151000 DRN05 Z PJ 12.345 0.5 M 1.0 12.350 M';
+    const msg = parseBody(FN.TIME_RANGE, Buffer.from(text, 'latin1'), 'ascii');
+    expect(msg.stepMs).toBe(300_000);
+    expect(msg.elements).toEqual([
+      { id: '39', value: 12.345, ts: start },
+      { id: '20', value: 0.5, ts: start },
+      { id: '20', value: 1, ts: start + 300_000 },
+      { id: '39', value: 12.35, ts: start + 600_000 },
+    ]);
+    const built = seriesBody('ascii', { serial: 5, sendTime: Date.parse('2024-03-15T03:10:09Z'), station: '0012345678', category: 'H', obsTime: start, stepMs: 300_000, elements: [{ id: 0x39, values: [12.345, null, 12.35] }, { id: 0x20, values: [0.5, 1, null] }] });
+    expect(built.toString('latin1')).toBe(text);
+  });
+
+  it('an equal-interval report (31H) with a time-step code is read the same way', () => {
+    const series = seriesBody('hex', { serial: 7, sendTime: at, station: '0012345678', category: 'P', obsTime: start, stepMs: 3_600_000, elements: [{ id: 0x1a, values: [0.5, 1.9, 0] }] });
+    const msg = parseBody(FN.EQUAL_INTERVAL, series, 'hex');
+    expect(msg.elements).toEqual([
+      { id: '1A', value: 0.5, ts: start },
+      { id: '1A', value: 1.9, ts: start + 3_600_000 },
+      { id: '1A', value: 0, ts: start + 7_200_000 },
+    ]);
+  });
+
+  it('reads a public 38H sample frame (5-minute step, F4 series skipped) without error', () => {
+    // From the client samples of yu-xiaoyao/sl651-2014-server (Sl651ClientApplication, function 38H).
+    const ev = new Sl651Framer().push(Buffer.from('7E7E05001122334403E838002A020035170718110128F1F1001122334448F0F017071810050418000005F4600500000014FFFFFFFFFF000003E8AB', 'hex'))[0];
+    if (!ev?.ok) throw new Error('sample frame rejected');
+    const msg = parseBody(FN.TIME_RANGE, ev.frame.body, 'hex');
+    expect(msg).toMatchObject({ serial: 0x35, bodyStation: '0011223344', stepMs: 300_000, elements: [] });
+  });
+
+  it('rejects series that do not add up', () => {
+    const bad = (hex: string) => () => parseBody(FN.TIME_RANGE, Buffer.from(hex, 'hex'), 'hex');
+    expect(bad('0005240315111009F1F1001234567848F0F02403151000041800000539230001234500')).toThrow('5 data bytes are not whole values of 4 bytes');
+    expect(bad('0005240315111009F1F10012345678480418000005392300012345')).toThrow('without an F0F0 observation time');
+    expect(bad('0005240315111009F1F1001234567848F0F024031510000418000075392300012345')).toThrow('not days, hours or minutes');
+    expect(() => parseBody(FN.TIME_RANGE, Buffer.from('0005 240315111009 ST 0012345678 H TT 2403151000 DRN05 Z PJ 1.0', 'latin1'), 'ascii')).toThrow('1 values are not whole groups of 2 elements');
   });
 });
