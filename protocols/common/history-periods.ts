@@ -73,10 +73,14 @@ export class HistoryTracker {
    * history request) is not. Settle it once its data is durable (or is not).
    */
   claim(station: string, kind: PeriodKind, at: number): boolean {
-    const key = `${station}\u0000${kind.key}\u0000${at}`;
-    if (this.kind(station, kind.key, false)?.has(at) || this.pending.has(key)) return false;
-    if (this.pending.size < 100_000) this.pending.add(key);
+    if (this.has(station, kind, at)) return false;
+    if (this.pending.size < 100_000) this.pending.add(`${station}\u0000${kind.key}\u0000${at}`);
     return true;
+  }
+
+  /** Whether data of exactly this time is held or on its way. */
+  has(station: string, kind: PeriodKind, at: number): boolean {
+    return !!this.kind(station, kind.key, false)?.has(at) || this.pending.has(`${station}\u0000${kind.key}\u0000${at}`);
   }
 
   /** The claimed period's data is durable (`ok`) and counts as seen, or it was not stored and may come again. */

@@ -78,7 +78,7 @@ export interface BackfillStation {
   backfill?: Sl651Backfill;
 }
 
-/** A query to send: the frame header it answers (mode, centre, station, password) and what it asks for. */
+/** A time-range query to send (in the mode of the frame that prompted it): what it asks for. */
 export interface QueryOrder {
   start: number;
   end: number;
@@ -97,7 +97,7 @@ export class BackfillSession {
 
   constructor(
     private readonly history: HistoryTracker,
-    private readonly ask: (f: Sl651Frame, station: BackfillStation, q: QueryOrder) => void,
+    private readonly ask: (f: Sl651Frame, station: BackfillStation, queries: QueryOrder[]) => void,
   ) {}
 
   /**
@@ -124,7 +124,7 @@ export class BackfillSession {
     } else {
       // Live data is kept, except a value a time-range answer brought already (a station re-sending its backlog);
       // its times are marked as on their way, so an answer crossing it is not stored too.
-      elements = msg.elements.filter((e) => e.ts === undefined || !station.elements.has(e.id) || !this.history.holds(address, elementKind(e.id), e.ts));
+      elements = msg.elements.filter((e) => e.ts === undefined || !station.elements.has(e.id) || !this.history.has(address, elementKind(e.id), e.ts));
       claims = [...new Set(mapped.map((e) => e.ts!))].map((at) => ({ kind: plan.report, at, mine: this.history.claim(address, plan.report, at) }));
     }
     const stored = (durable: Durability | undefined) => {
@@ -151,13 +151,15 @@ export class BackfillSession {
     const holes = this.history.missing(f.station, plan.report, Date.now(), plan.elements.map(elementKey)).filter((r) => r.end < before);
     // HEX names one element per query (SL 651-2014 6.6.4.4 b, table 44 note 2); ASCII may name several with one step.
     const groups = f.mode === 'hex' ? plan.elements.map((id) => [id]) : [plan.elements];
+    const queries: QueryOrder[] = [];
     for (const w of queryWindows(holes, stepMs)) {
       for (const elements of groups) {
         const key = `${f.station}:${w.start}:${w.end}:${elements.join(',')}`;
         if (this.requested.has(key) || this.requested.size >= MAX_QUERIES_PER_CONNECTION) continue;
         this.requested.add(key);
-        this.ask(f, station, { ...w, stepMs, elements });
+        queries.push({ ...w, stepMs, elements });
       }
     }
+    if (queries.length) this.ask(f, station, queries);
   }
 }

@@ -72,7 +72,7 @@ export class Sl651Session {
     this.answers = new DurableAnswers(write, (what, err) =>
       this.problems.report(this.peer, 'confirmation_withheld', `sl651 ${what}`, { protocol: PROTOCOL, remote: this.remote, deviceId: this.deviceId, err: (err as Error | undefined)?.message }),
     );
-    if (ctx.history) this.backfill = new BackfillSession(ctx.history, (f, station, q) => this.query(f, station, q));
+    if (ctx.history) this.backfill = new BackfillSession(ctx.history, (f, station, queries) => this.query(f, station, queries));
   }
 
   get garbageBytes(): number {
@@ -139,12 +139,14 @@ export class Sl651Session {
     log.debug({ protocol: PROTOCOL, deviceId: station.id, fn: hexId(f.fn), serial: msg.serial, samples: samples.length }, 'sl651 frame');
   }
 
-  /** Sends a time-range query (38H) in the frame's mode, after the confirmations already on their way. */
-  private query(f: Sl651Frame, station: StationEntry, q: QueryOrder): void {
+  /** Sends time-range queries (38H) in the frame's mode, after the confirmations already on their way. */
+  private query(f: Sl651Frame, station: StationEntry, queries: QueryOrder[]): void {
     const to = { mode: f.mode, centre: f.centre, station: f.station, password: station.password ?? f.password };
-    this.answers.send(undefined, () => timeRangeQuery(to, { serial: 0, sendTime: Date.now(), ...q }));
+    for (const q of queries) this.answers.send(undefined, () => timeRangeQuery(to, { serial: 0, sendTime: Date.now(), ...q }));
+    const iso = (t: number) => new Date(t).toISOString();
+    const windows = [...new Set(queries.map((q) => `${iso(q.start)}/${iso(q.end)}`))];
     this.ctx.log.info(
-      { protocol: PROTOCOL, deviceId: station.id, start: new Date(q.start).toISOString(), end: new Date(q.end).toISOString(), stepS: q.stepMs / 1000, elements: q.elements.map(hexId).join(',') },
+      { protocol: PROTOCOL, deviceId: station.id, queries: queries.length, windows: windows.slice(0, 10).join(' ') + (windows.length > 10 ? ' …' : ''), stepS: queries[0]!.stepMs / 1000 },
       'sl651 time-range data requested',
     );
   }
