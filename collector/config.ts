@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ALARMS_CONFIG_SCHEMA, DEFAULT_ALARMS_CONFIG, type AlarmsConfig } from './alarms/config.js';
 import { DASHBOARD_CONFIG_SCHEMA, validateDashboardConfig, type DashboardConfig } from './dashboard/config.js';
+import { isPostgresUrl } from './store/url.js';
 import { NOTIFY_CONFIG_SCHEMA, validateNotifyConfig, type NotifyConfig } from './notify/config.js';
 
 export interface TlsFiles {
@@ -259,7 +260,7 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
 export function applyOverrides(c: CollectorConfig, o: ConfigOverrides): CollectorConfig {
   if (o.dataDir !== undefined) c.dataDir = o.dataDir;
   if (o.store !== undefined) {
-    if (o.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(o.store)) throw new ConfigError(`--store: "${o.store}" must be sqlite or a postgres:// URL`);
+    if (o.store !== 'sqlite' && !isPostgresUrl(o.store)) throw new ConfigError(`--store: "${o.store}" must be sqlite or a postgres:// URL`);
     c.store = o.store;
   }
   if (o.httpPort !== undefined) c.http.port = o.httpPort;

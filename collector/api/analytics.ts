@@ -9,6 +9,7 @@ import { csvRows, dailyReport, missingText, reportTables } from '../analytics/re
 import { waterQualityClasses } from '../analytics/water-quality.js';
 import { reportXlsx } from '../analytics/xlsx.js';
 import type { AggregateName, SeriesQuery, SeriesResult } from '../store/index.js';
+import { toRecord } from '../store/records.js';
 import type { ApiContext } from './context.js';
 import { iso, visibleDevice, type Caller, type Handler, type Route } from './handler.js';
 import { HttpError, notFound, parseTime, sendJson, sendText, wantsCsv } from './http.js';
@@ -57,12 +58,11 @@ const rainfall: Handler = async (ctx, who, req, res, q, [id]) => {
 };
 
 const waterQuality: Handler = async (ctx, who, req, res, q, [id]) => {
-  await visibleDevice(ctx, who, id!);
+  const record = toRecord(await visibleDevice(ctx, who, id!));
   const csv = wantsCsv(req, q);
   const period = q.get('period') ?? 'day';
   if (period !== 'day' && period !== 'sample') throw new HttpError(400, 'period: must be day or sample');
   const { from, to } = range(q, period === 'day' ? 30 * DAY_MS : DAY_MS, 3660 * DAY_MS);
-  const record = (await ctx.store.registry.get(id!))!;
   const r = await waterQualityClasses(ctx.store, record, { from, to, period, rawDays: ctx.cfg.retention.rawDays, minuteDays: ctx.cfg.retention.minuteDays });
   if (csv) {
     const factors = r.sources.map((s) => s.metric);

@@ -6,6 +6,7 @@ import { isValidEdgeId } from '../../schema/topics.js';
 import type { DeviceRecord } from '../../schema/types.js';
 import { createToken } from '../auth/tokens.js';
 import { SEVERITY_NAMES } from '../store/sql/events.js';
+import { toRecord } from '../store/records.js';
 import { AGGS, AGGREGATE_NAMES, type Agg, type AggregateName } from '../store/index.js';
 import { ANALYTICS_ROUTES, seriesFor } from './analytics.js';
 import { EDGE_CONTROL_ROUTES } from '../control/routes.js';
@@ -45,8 +46,7 @@ const listDevices: Handler = async (ctx, who, _req, res, q) => {
 };
 
 const getDevice: Handler = async (ctx, who, _req, res, _q, [id]) => {
-  await visibleDevice(ctx, who, id!);
-  const record = (await ctx.store.registry.get(id!))!;
+  const record = toRecord(await visibleDevice(ctx, who, id!));
   // One entry per stored series: the metric's samples and, separately, each period aggregate (HJ 212 avg/min/max).
   const metrics = await ctx.store.series.variants(id!);
   sendJson(res, 200, { ...record, metrics });

@@ -4,6 +4,7 @@
 import { PgStore } from './postgres/store.js';
 import { SqliteStore } from './sqlite/store.js';
 import type { CollectorStore } from './types.js';
+import { isPostgresUrl } from './url.js';
 
 export type * from './types.js';
 export { AGGS, AGGREGATE_NAMES, TOKEN_ROLES, VERDICT_NAMES } from './types.js';
@@ -18,7 +19,7 @@ export interface OpenStoreOptions {
   onProblem?: (msg: string, detail: Record<string, unknown>) => void;
 }
 
-export const isPostgresUrl = (url: string | undefined): url is string => !!url && /^postgres(ql)?:\/\//.test(url);
+export { isPostgresUrl };
 
 export async function openStore(o: OpenStoreOptions): Promise<CollectorStore> {
   if (isPostgresUrl(o.url)) return PgStore.open(o.url, { feedRingSize: o.feedRingSize, feedKeepMinutes: o.feedKeepMinutes, onProblem: o.onProblem });

@@ -28,11 +28,6 @@ export function subtract(first: number, last: number, held: SeqRange[]): SeqRang
   return out;
 }
 
-export function contains(ranges: SeqRange[], seq: number): boolean {
-  for (const r of ranges) if (seq >= r.first && seq <= r.last) return true;
-  return false;
-}
-
 /** Holes between committed ranges. */
 export function gapsOf(ranges: SeqRange[]): SeqRange[] {
   const out: SeqRange[] = [];

@@ -93,8 +93,3 @@ export function toColumns(columns: readonly Column[], rows: readonly SqlValue[][
 
 /** `(a, b, c)` */
 export const columnList = (columns: readonly Column[]) => `(${columns.map((c) => c.name).join(', ')})`;
-
-/** `$first, $first+1, …` for `n` parameters. */
-export function placeholders(n: number, first = 1): string {
-  return Array.from({ length: n }, (_, i) => `$${first + i}`).join(', ');
-}

@@ -223,16 +223,6 @@ export class SqliteDb implements SqlDb {
     }
   }
 
-  /** Synchronous transaction for callers that do all their work in one go (migrations, the ingest hot path). */
-  async txSync<T>(fn: (tx: ConnectionSql) => T): Promise<T> {
-    const release = await this.mutex.lock();
-    try {
-      return this.writer.db.transaction(() => fn(this.writer)).immediate();
-    } finally {
-      release();
-    }
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
